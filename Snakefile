@@ -1,0 +1,26 @@
+# Housing segregation pipeline: ACS and boundaries -> tidy tracts -> indices -> figures.
+# Table of contents only; see workflow/rules/ for the stages.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/acquire.smk"
+include: "workflow/rules/normalise.smk"
+include: "workflow/rules/measure.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True
+
+
+onsuccess:
+    point_latest_at(VERSION)

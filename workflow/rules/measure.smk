@@ -1,0 +1,29 @@
+# Tidy tracts -> segregation indices per geography, gathered into tables/indices.csv.
+
+
+rule compute_indices:
+    input:
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
+    log:
+        f"{RESULTS}/logs/compute_indices_{{state}}_{{year}}.log",
+    params:
+        groups=config["groups"],
+        reference_group=config["reference_group"],
+        unit_level=config["unit_level"],
+    script:
+        "../scripts/compute_indices.py"
+
+
+rule collect_indices:
+    input:
+        indices=[
+            f"{RESULTS}/data/indices_{state}_{year}.csv" for state, year in state_years()
+        ],
+    output:
+        table=f"{RESULTS}/tables/indices.csv",
+    log:
+        f"{RESULTS}/logs/collect_indices.log",
+    script:
+        "../scripts/collect_indices.py"

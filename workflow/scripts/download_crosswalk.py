@@ -1,0 +1,13 @@
+"""Snakemake script: download a published tract GEOID crosswalk (CSV)."""
+
+from housing_segregation.download import fetch, validate_csv, write_record
+from housing_segregation.logs import log_to
+
+log_to(snakemake.log[0])
+record = fetch(
+    snakemake.params.url,
+    snakemake.output.table,
+    validate=validate_csv,
+    **snakemake.params.settings,
+)
+write_record(record, snakemake.output.record)

@@ -1,0 +1,204 @@
+"""ACS 5-year tract tables: the variables requested and their tidy, explicit names.
+
+ACS codes stop here: everything downstream uses the names in ``ACS_VARIABLES``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: ACS variable (without the E/M suffix) -> tidy column name.
+ACS_VARIABLES: dict[str, str] = {
+    # B03002: Hispanic or Latino origin by race (universe: total population).
+    "B03002_001": "total",
+    "B03002_002": "not_hispanic",
+    "B03002_003": "white_nh",
+    "B03002_004": "black_nh",
+    "B03002_005": "aian_nh",
+    "B03002_006": "asian_nh",
+    "B03002_007": "nhpi_nh",
+    "B03002_008": "other_nh",
+    "B03002_009": "two_or_more_nh",
+    "B03002_010": "two_or_more_incl_other_nh",
+    "B03002_011": "two_or_more_excl_other_nh",
+    "B03002_012": "hispanic",
+    # C17002: ratio of income to poverty level (universe: persons with poverty status).
+    "C17002_001": "poverty_universe",
+    "C17002_002": "poverty_ratio_under_0_50",
+    "C17002_003": "poverty_ratio_0_50_to_0_99",
+    "C17002_004": "poverty_ratio_1_00_to_1_24",
+    "C17002_005": "poverty_ratio_1_25_to_1_49",
+    "C17002_006": "poverty_ratio_1_50_to_1_84",
+    "C17002_007": "poverty_ratio_1_85_to_1_99",
+    "C17002_008": "poverty_ratio_2_00_and_over",
+    # B25003: tenure (universe: occupied housing units, i.e. households).
+    "B25003_001": "households",
+    "B25003_002": "owners",
+    "B25003_003": "renters",
+    # B19013: median household income (inflation-adjusted dollars of the end year).
+    "B19013_001": "median_household_income",
+    # B01003: total population.
+    "B01003_001": "total_population",
+}
+
+#: Derived counts: name -> (columns added, columns subtracted).
+DERIVED_COUNTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "nonwhite": (("total",), ("white_nh",)),
+    "below_poverty": (("poverty_ratio_under_0_50", "poverty_ratio_0_50_to_0_99"), ()),
+    "above_poverty": (
+        ("poverty_universe",),
+        ("poverty_ratio_under_0_50", "poverty_ratio_0_50_to_0_99"),
+    ),
+    "below_150_poverty": (
+        (
+            "poverty_ratio_under_0_50",
+            "poverty_ratio_0_50_to_0_99",
+            "poverty_ratio_1_00_to_1_24",
+            "poverty_ratio_1_25_to_1_49",
+        ),
+        (),
+    ),
+}
+
+#: Columns that are not counts of people or households.
+NON_COUNT_COLUMNS = frozenset({"median_household_income"})
+
+#: The Census Data API's annotation values: a jam value in place of an estimate or MOE.
+#: https://www.census.gov/data/developers/data-sets/acs-1year/notes-on-acs-estimate-and-annotation-values.html
+ANNOTATION_CODES: dict[int, str] = {
+    -111111111: "estimate unavailable: geography or sample too small",
+    -222222222: "MOE unavailable: too few sample observations",
+    -333333333: "median falls in the lowest or upper interval of an open-ended distribution",
+    -555555555: "MOE not applicable: estimate controlled",
+    -666666666: "estimate unavailable: too few sample observations",
+    -888888888: "estimate or MOE not applicable",
+    -999999999: "estimate or MOE unavailable: too few sample observations",
+}
+
+GEOGRAPHY_COLUMNS = ("state", "county", "tract")
+
+
+def api_variables() -> list[str]:
+    """The API ``get`` list: estimate and margin of error for each variable, in order."""
+    return [f"{code}{suffix}" for code in ACS_VARIABLES for suffix in ("E", "M")]
+
+
+def _api_rows(raw: object, source: str) -> tuple[list[str], list[list[str]]]:
+    if not (isinstance(raw, list) and raw and all(isinstance(row, list) for row in raw)):
+        raise ValueError(f"{source}: not a Census API table (expected a JSON array of arrays)")
+    header, rows = [str(c) for c in raw[0]], raw[1:]
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(
+                f"{source}: row {number} has {len(row)} values, the header has {len(header)}"
+            )
+    missing = [c for c in [*api_variables(), "NAME", *GEOGRAPHY_COLUMNS] if c not in header]
+    if missing:
+        raise ValueError(f"{source}: missing columns {', '.join(missing)}")
+    if not rows:
+        raise ValueError(f"{source}: the table has a header but no rows")
+    return header, rows
+
+
+def _split_name(name: str) -> tuple[str, str, str]:
+    """Split an API NAME into (tract, county, state) names.
+
+    The API separated parts with ", " up to 2021 and with "; " from 2022 on.
+    """
+    parts = [p.strip() for p in (name.split(";") if ";" in name else name.split(","))]
+    if len(parts) != 3:
+        raise ValueError(f"unexpected tract NAME {name!r}: expected tract, county and state")
+    return parts[0], parts[1], parts[2]
+
+
+def _to_numeric(values: pd.Series, column: str, source: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    unparsed = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    if unparsed.any():
+        example = values[unparsed].iloc[0]
+        raise ValueError(f"{source}: column {column} holds a non-numeric value {example!r}")
+    return numbers
+
+
+def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.DataFrame:
+    """Turn a Census API tract response into a tidy table with explicit column names.
+
+    Annotation codes become missing values; their counts are logged per code and column.
+    Returns one row per tract with ``geoid``, names, counts and ``<count>_moe`` columns,
+    plus the derived counts in ``DERIVED_COUNTS`` with MOEs by the Census approximation
+    for sums and differences (root of the sum of squared MOEs).
+    """
+    header, rows = _api_rows(raw, source)
+    table = pd.DataFrame(rows, columns=header, dtype="string")
+    geoid = table["state"] + table["county"] + table["tract"]
+    if geoid.str.len().ne(11).any():
+        bad = geoid[geoid.str.len().ne(11)].iloc[0]
+        raise ValueError(f"{source}: malformed tract GEOID {bad!r} (expected 11 digits)")
+    if geoid.duplicated().any():
+        raise ValueError(f"{source}: duplicate tract GEOID {geoid[geoid.duplicated()].iloc[0]}")
+    names = pd.DataFrame(
+        [_split_name(str(name)) for name in table["NAME"]], columns=["tract", "county", "state"]
+    )
+    tidy = pd.DataFrame(
+        {
+            "year": np.int64(year),
+            "geography_level": "tract",
+            "geoid": geoid.astype(str),
+            "name": names["tract"],
+            "state_fips": table["state"].astype(str),
+            "state_name": names["state"],
+            "county_geoid": (table["state"] + table["county"]).astype(str),
+            "county_name": names["county"],
+        }
+    )
+    annotations: Counter[tuple[int, str]] = Counter()
+    for code, column in ACS_VARIABLES.items():
+        for suffix, target in (("E", column), ("M", f"{column}_moe")):
+            values = _to_numeric(table[f"{code}{suffix}"], f"{code}{suffix}", source)
+            for jam in ANNOTATION_CODES:
+                hits = int((values == jam).sum())
+                if hits:
+                    annotations[(jam, target)] += hits
+            tidy[target] = values.mask(values.isin(list(ANNOTATION_CODES))).astype("float64")
+    for (jam, target), hits in sorted(annotations.items(), key=lambda item: item[0][1]):
+        log.info(
+            "%s: %d value(s) of %s were annotation code %d (%s); set to missing",
+            source,
+            hits,
+            target,
+            jam,
+            ANNOTATION_CODES[jam],
+        )
+    log.info("%s: %d annotation value(s) set to missing in all", source, annotations.total())
+    negative = [
+        c for c in ACS_VARIABLES.values() if c not in NON_COUNT_COLUMNS and (tidy[c] < 0).any()
+    ]
+    if negative:
+        raise ValueError(f"{source}: negative counts that are not annotation codes in {negative}")
+    for name, (added, subtracted) in DERIVED_COUNTS.items():
+        parts = [*added, *subtracted]
+        tidy[name] = tidy[list(added)].sum(axis=1, min_count=len(added)) - tidy[
+            list(subtracted)
+        ].sum(axis=1, min_count=0)
+        tidy.loc[tidy[parts].isna().any(axis=1), name] = np.nan
+        tidy[f"{name}_moe"] = np.sqrt((tidy[[f"{p}_moe" for p in parts]] ** 2).sum(axis=1))
+        tidy.loc[tidy[[f"{p}_moe" for p in parts]].isna().any(axis=1), f"{name}_moe"] = np.nan
+    return tidy.sort_values("geoid", ignore_index=True)
+
+
+def read_acs_tracts(path: str | Path, *, year: int) -> pd.DataFrame:
+    """Read a Census API JSON file from disk and tidy it (see ``tidy_acs_tracts``)."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    return tidy_acs_tracts(raw, year=year, source=str(path))

@@ -1,0 +1,655 @@
+"""Download Census inputs reliably: retries, validation, atomic writes and provenance records.
+
+Every download goes through :func:`fetch` (or :func:`fetch_acs_table`, which builds on the same
+request loop), so all inputs get the same guarantees:
+
+* transient failures (HTTP 429, 5xx, connection errors, timeouts, truncated bodies) are retried
+  with exponential backoff; anything else fails at once with the server's own message;
+* the body is validated before it is written, because the Census API answers some errors with
+  HTTP 200 (an HTML "Invalid Key" page, or a plain-text ``error: ...`` body);
+* the file appears atomically or not at all, so a failed run never leaves a half-written input
+  that a later Snakemake run would mistake for a good one;
+* a :class:`DownloadRecord` (URL, size, sha256, time, HTTP metadata) documents where the data
+  came from.
+
+The optional Census API key (``CENSUS_API_KEY``) is added to the query string only when the
+request is sent. Recorded URLs, log messages, exception texts and written files never contain it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import requests
+
+LOG = logging.getLogger("housing_segregation.download")
+
+#: Production hosts. Every URL builder takes ``base_url`` so tests can point at a local server.
+CENSUS_API_BASE = "https://api.census.gov/data"
+CENSUS_GEO_BASE = "https://www2.census.gov/geo/tiger"
+
+#: The Census Data API accepts at most 50 names in ``get``; ``NAME`` takes one of them.
+CENSUS_API_MAX_GET = 50
+MAX_VARIABLES_PER_REQUEST = CENSUS_API_MAX_GET - 1
+
+#: Upper bound on any single wait, including a server's ``Retry-After``.
+MAX_WAIT_SECONDS = 60.0
+
+API_KEY_ENV_VAR = "CENSUS_API_KEY"
+BOUNDARY_LAYERS = frozenset({"tract", "cousub"})
+#: First vintage whose cartographic boundary zips sit in ``GENZ{year}/shp/``.
+FIRST_SHP_FOLDER_YEAR = 2014
+USER_AGENT = "housing-segregation-pipeline (python-requests)"
+
+_STATE_FIPS = re.compile(r"\d{2}")
+_KEY_PARAM = re.compile(r"([?&]key=)[^&#\s'\"]*", re.IGNORECASE)
+_REDACTED = "REDACTED"
+
+# requests wraps urllib3's IncompleteRead (a body shorter than Content-Length) in
+# ChunkedEncodingError; Timeout and ConnectionError cover connect/read timeouts and resets.
+_RETRYABLE_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class DownloadError(RuntimeError):
+    """A download failed for good: retries exhausted, a client error, or an invalid body."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DownloadRecord:
+    """Provenance of one written file.
+
+    ``url`` is the request URL (with query string, without the API key). ``urls`` lists every
+    request that contributed to the file: one URL for :func:`fetch`, one per variable chunk for
+    :func:`fetch_acs_table` (then ``url`` is the first of them). ``bytes`` and ``sha256``
+    describe the file as written, ``attempts`` counts HTTP attempts over all requests.
+    """
+
+    url: str
+    destination: str
+    bytes: int
+    sha256: str
+    retrieved_at: str
+    http_status: int
+    last_modified: str | None
+    etag: str | None
+    attempts: int
+    urls: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (``urls`` as a list)."""
+        data = dataclasses.asdict(self)
+        data["urls"] = list(self.urls)
+        return data
+
+
+@dataclasses.dataclass(frozen=True)
+class _Response:
+    """A complete, validated HTTP response held in memory."""
+
+    url: str
+    body: bytes
+    status: int
+    last_modified: str | None
+    etag: str | None
+    attempts: int
+
+
+class _RedactKeyFilter(logging.Filter):
+    """Strip ``key=...`` from urllib3's debug lines, which log the full request URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _KEY_PARAM.search(message):
+            record.msg = _KEY_PARAM.sub(rf"\1{_REDACTED}", message)
+            record.args = ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactKeyFilter())
+
+
+# --------------------------------------------------------------------------------------------
+# URLs and query parameters
+# --------------------------------------------------------------------------------------------
+
+
+def census_api_url(year: int, dataset: str = "acs/acs5", base_url: str = CENSUS_API_BASE) -> str:
+    """Return the Census Data API endpoint, e.g. ``https://api.census.gov/data/2023/acs/acs5``."""
+    return f"{base_url.rstrip('/')}/{year}/{dataset.strip('/')}"
+
+
+def acs_query_params(
+    variables: Sequence[str], state_fips: str, geography: str = "tract"
+) -> dict[str, str]:
+    """Return the query parameters for ``variables`` of every ``geography`` unit in a state.
+
+    ``variables`` are full API names (with their ``E``/``M`` suffix) and keep their order.
+    ``NAME`` is always requested first, so at most 49 variables fit in one request; larger
+    requests must be split (see :func:`fetch_acs_table`).
+    """
+    _check_state_fips(state_fips)
+    _check_variables(variables)
+    if len(variables) > MAX_VARIABLES_PER_REQUEST:
+        raise ValueError(
+            f"{len(variables)} variables plus NAME exceed the Census API limit of "
+            f"{CENSUS_API_MAX_GET} names per request; split the request "
+            f"(at most {MAX_VARIABLES_PER_REQUEST} variables each)"
+        )
+    return {
+        "get": ",".join(["NAME", *variables]),
+        "for": f"{geography}:*",
+        "in": f"state:{state_fips}",
+    }
+
+
+def cartographic_boundary_url(
+    year: int, state_fips: str, layer: str, base_url: str = CENSUS_GEO_BASE
+) -> str:
+    """Return the URL of a state's 1:500,000 cartographic boundary shapefile (zip).
+
+    Layout: ``GENZ{year}/shp/cb_{year}_{state}_{layer}_500k.zip`` (confirmed for 2019, 2020 and
+    2023). Year-specific points:
+
+    * 2014 onwards use the ``shp/`` subfolder; 2013 kept its zips directly in ``GENZ2013/`` and
+      2010 used other names (``gz_2010_...``), so years before 2014 are rejected.
+    * Files follow the geography of their vintage: 2019 has 2010-census tracts, 2020 onwards
+      2020-census tracts. For Connecticut, files from 2022 on use the nine planning regions
+      (county codes 110-190) as county equivalents, while 2020 and 2021 use the old counties
+      (001-015); tract and town lines are the same, only the county part of the codes differs.
+    """
+    if year < FIRST_SHP_FOLDER_YEAR:
+        raise ValueError(
+            f"cartographic boundary files before {FIRST_SHP_FOLDER_YEAR} use another layout: {year}"
+        )
+    _check_state_fips(state_fips)
+    if layer not in BOUNDARY_LAYERS:
+        raise ValueError(
+            f"unknown boundary layer {layer!r}; expected one of {sorted(BOUNDARY_LAYERS)}"
+        )
+    return f"{base_url.rstrip('/')}/GENZ{year}/shp/cb_{year}_{state_fips}_{layer}_500k.zip"
+
+
+def census_api_key() -> str | None:
+    """Return ``CENSUS_API_KEY`` from the environment, or None when unset or empty.
+
+    The API works without a key for small volumes; a key raises the rate limit.
+    """
+    return os.environ.get(API_KEY_ENV_VAR) or None
+
+
+def _check_state_fips(state_fips: str) -> None:
+    if not _STATE_FIPS.fullmatch(state_fips):
+        raise ValueError(f"state FIPS code must be two digits, got {state_fips!r}")
+
+
+def _check_variables(variables: Sequence[str]) -> None:
+    if not variables:
+        raise ValueError("no variables requested")
+    if "NAME" in variables:
+        raise ValueError("NAME is always requested; do not list it among the variables")
+    duplicates = sorted({v for v in variables if variables.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate variables: {duplicates}")
+
+
+# --------------------------------------------------------------------------------------------
+# Validators: each raises ValueError with a message saying what is wrong with the body.
+# --------------------------------------------------------------------------------------------
+
+
+def validate_census_api_json(body: bytes) -> None:
+    """Check that ``body`` is a Census API table: a JSON array of equally long arrays.
+
+    The API reports some errors with HTTP 200, as an HTML page ("Invalid Key") or as plain text
+    (``error: unknown variable ...``); those get a message quoting the body. An empty body is
+    what the API sends (HTTP 204) when no geography matches the query.
+    """
+    if not body.strip():
+        raise ValueError("empty body (the Census API sends none when the query matches nothing)")
+    text = body.decode("utf-8", errors="replace")
+    try:
+        table = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("["):
+            raise ValueError(f"malformed JSON (truncated?): {exc}") from None
+        hint = ""
+        if "invalid key" in text.lower():
+            hint = f"the API key was rejected (check {API_KEY_ENV_VAR}); "
+        raise ValueError(f"{hint}Census API error body: {_excerpt(body, 200)}") from None
+    if not isinstance(table, list) or not all(isinstance(row, list) for row in table):
+        raise ValueError("expected a JSON array of arrays")
+    if not table or not table[0] or not all(isinstance(name, str) for name in table[0]):
+        raise ValueError("the first row must be a non-empty header of column names")
+    if len(table) < 2:
+        raise ValueError("the table has a header but no data rows")
+    width = len(table[0])
+    ragged = [i for i, row in enumerate(table) if len(row) != width]
+    if ragged:
+        raise ValueError(
+            f"{len(ragged)} rows differ in length from the {width}-column header "
+            f"(first: row {ragged[0]})"
+        )
+
+
+def validate_zip(body: bytes) -> None:
+    """Check that ``body`` is an intact zip archive holding a shapefile (a ``.shp`` member)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            corrupt = archive.testzip()
+            names = archive.namelist()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ValueError(f"not a valid zip archive: {exc}") from None
+    if corrupt is not None:
+        raise ValueError(f"zip member {corrupt!r} is corrupt (CRC mismatch)")
+    if not any(name.lower().endswith(".shp") for name in names):
+        raise ValueError(f"zip archive has no .shp member: {names[:10]}")
+
+
+def validate_csv(body: bytes) -> None:
+    """Check that ``body`` is UTF-8 text (BOM allowed) with a header and at least one data row."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"CSV is not UTF-8: {exc}") from None
+    if text.lstrip().startswith("<"):
+        raise ValueError(f"expected CSV, got what looks like HTML: {_excerpt(body, 200)}")
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError("CSV is empty")
+    if len(rows) < 2:
+        raise ValueError("CSV has a header but no data rows")
+
+
+# --------------------------------------------------------------------------------------------
+# Downloading
+# --------------------------------------------------------------------------------------------
+
+
+def fetch(
+    url: str,
+    destination: Path,
+    *,
+    params: Mapping[str, str] | None = None,
+    validate: Callable[[bytes], None],
+    api_key: str | None = None,
+    max_attempts: int = 5,
+    backoff_seconds: float = 1.0,
+    timeout_seconds: float = 60,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DownloadRecord:
+    """Download ``url`` to ``destination`` and return its provenance record.
+
+    Retries HTTP 429, 5xx, connection errors, timeouts and truncated bodies, waiting
+    ``backoff_seconds * 2**(attempt - 1)`` or the server's numeric ``Retry-After`` (whichever is
+    longer, at most :data:`MAX_WAIT_SECONDS`). Other 4xx responses fail at once. The body must
+    pass ``validate`` (which raises on a bad body) before it is written atomically. ``api_key``
+    is sent as the ``key`` query parameter and kept out of records, logs and errors; pass it
+    only for the Census Data API (see :func:`census_api_key`).
+
+    Raises :class:`DownloadError`; on any failure neither ``destination`` nor a temporary file
+    is created (an existing ``destination`` is left as it was).
+    """
+    with _session_scope(session) as active:
+        response = _download(
+            url,
+            params=params,
+            validate=validate,
+            api_key=api_key,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            timeout_seconds=timeout_seconds,
+            session=active,
+            sleep=sleep,
+        )
+    return _write_with_record(
+        response.body,
+        Path(destination),
+        urls=(response.url,),
+        http_status=response.status,
+        last_modified=response.last_modified,
+        etag=response.etag,
+        attempts=response.attempts,
+    )
+
+
+def fetch_acs_table(
+    year: int,
+    state_fips: str,
+    variables: Sequence[str],
+    destination: Path,
+    *,
+    dataset: str = "acs/acs5",
+    geography: str = "tract",
+    base_url: str = CENSUS_API_BASE,
+    max_attempts: int = 5,
+    backoff_seconds: float = 1.0,
+    timeout_seconds: float = 60,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DownloadRecord:
+    """Download ``NAME`` + ``variables`` for every ``geography`` unit of a state as one table.
+
+    The API allows 49 variables besides ``NAME`` per request, so longer lists are fetched in
+    chunks (each repeating ``NAME``) and joined on the trailing geography columns (``state``,
+    ``county``, ``tract`` for tracts). Chunks must agree on the set of units and their names.
+    The file is a single API-shaped JSON array of arrays (one row per line, as the API sends
+    it) with header ``NAME, <variables in the requested order>, <geography columns>`` and the
+    values exactly as received. It is written only if every chunk succeeded.
+
+    The API key comes from ``CENSUS_API_KEY`` (optional). The record's ``url`` is the first
+    request URL and ``urls`` lists all of them; ``bytes``/``sha256`` describe the written file;
+    ``last_modified``/``etag`` are kept only when a single request produced the table.
+    """
+    variables = list(variables)
+    _check_variables(variables)
+    chunks = [
+        variables[start : start + MAX_VARIABLES_PER_REQUEST]
+        for start in range(0, len(variables), MAX_VARIABLES_PER_REQUEST)
+    ]
+    url = census_api_url(year, dataset, base_url)
+    api_key = census_api_key()
+    with _session_scope(session) as active:
+        responses = [
+            _download(
+                url,
+                params=acs_query_params(chunk, state_fips, geography),
+                validate=validate_census_api_json,
+                api_key=api_key,
+                max_attempts=max_attempts,
+                backoff_seconds=backoff_seconds,
+                timeout_seconds=timeout_seconds,
+                session=active,
+                sleep=sleep,
+            )
+            for chunk in chunks
+        ]
+    body = _merge_acs_chunks(chunks, responses)
+    single = responses[0] if len(responses) == 1 else None
+    return _write_with_record(
+        body,
+        Path(destination),
+        urls=tuple(response.url for response in responses),
+        http_status=responses[-1].status,
+        last_modified=single.last_modified if single else None,
+        etag=single.etag if single else None,
+        attempts=sum(response.attempts for response in responses),
+    )
+
+
+def write_record(record: DownloadRecord, path: Path) -> None:
+    """Write ``record`` as JSON (sorted keys, indent 2, trailing newline), atomically."""
+    text = json.dumps(record.to_dict(), sort_keys=True, indent=2) + "\n"
+    _write_atomically(text.encode("utf-8"), Path(path))
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file, read in chunks so large files need little memory."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(
+    url: str,
+    *,
+    params: Mapping[str, str] | None,
+    validate: Callable[[bytes], None],
+    api_key: str | None,
+    max_attempts: int,
+    backoff_seconds: float,
+    timeout_seconds: float,
+    session: requests.Session,
+    sleep: Callable[[float], None],
+) -> _Response:
+    """Run the request/retry loop and return the validated body, without touching disk."""
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+    public_url = requests.Request("GET", url, params=dict(params or {})).prepare().url or url
+    send_params = dict(params or {})
+    if api_key:
+        send_params["key"] = api_key
+    problem = ""
+    for attempt in range(1, max_attempts + 1):
+        LOG.info("GET %s (attempt %d of %d)", public_url, attempt, max_attempts)
+        retry_after: float | None = None
+        try:
+            with session.get(
+                url, params=send_params, timeout=timeout_seconds, stream=True
+            ) as response:
+                body = response.content
+        except _RETRYABLE_EXCEPTIONS as exc:
+            problem = _describe_exception(exc, api_key)
+        except requests.RequestException as exc:
+            raise DownloadError(
+                f"GET {public_url} failed: {_describe_exception(exc, api_key)}"
+            ) from None
+        else:
+            status = response.status_code
+            expected = _expected_length(response.headers)
+            if status == 429 or status >= 500:
+                problem = f"HTTP {status}"
+                retry_after = _retry_after_seconds(response.headers)
+            elif not 200 <= status < 300:
+                raise DownloadError(
+                    f"GET {public_url} failed with HTTP {status} (not retried): "
+                    f"{_excerpt(body, 300, api_key)}"
+                )
+            elif expected is not None and len(body) < expected:
+                problem = f"truncated body: {len(body)} of {expected} bytes"
+            else:
+                try:
+                    # Validators quote the body; a copy without the key keeps it out of their
+                    # messages (a genuine response never contains the key).
+                    validate(_without_key(body, api_key))
+                except Exception as exc:  # any validator complaint means an unusable body
+                    raise DownloadError(
+                        f"GET {public_url} returned an invalid body: {_redact(str(exc), api_key)}"
+                    ) from None
+                return _Response(
+                    url=public_url,
+                    body=body,
+                    status=status,
+                    last_modified=response.headers.get("Last-Modified"),
+                    etag=response.headers.get("ETag"),
+                    attempts=attempt,
+                )
+        if attempt < max_attempts:
+            wait = backoff_seconds * 2 ** (attempt - 1)
+            if retry_after is not None:
+                wait = max(wait, retry_after)
+            wait = min(wait, MAX_WAIT_SECONDS)
+            LOG.warning("GET %s: %s; retrying in %.1f s", public_url, problem, wait)
+            sleep(wait)
+    LOG.error("GET %s: %s; giving up after %d attempts", public_url, problem, max_attempts)
+    raise DownloadError(
+        f"GET {public_url} failed after {max_attempts} attempts; last problem: {problem}"
+    )
+
+
+def _merge_acs_chunks(chunks: list[list[str]], responses: list[_Response]) -> bytes:
+    """Join per-chunk API tables on their geography columns into one API-shaped table."""
+    parsed = [
+        _index_acs_chunk(chunk, response) for chunk, response in zip(chunks, responses, strict=True)
+    ]
+    geo_columns, first_rows = parsed[0]
+    merged = {key: [row[0]] for key, row in first_rows.items()}
+    for (columns, rows), chunk, response in zip(parsed, chunks, responses, strict=True):
+        if columns != geo_columns:
+            raise DownloadError(
+                f"GET {response.url}: geography columns {columns} differ from {geo_columns}"
+            )
+        if rows.keys() != merged.keys():
+            raise DownloadError(
+                f"GET {response.url}: the chunks cover different units "
+                f"({len(rows.keys() ^ merged.keys())} units are not in every chunk)"
+            )
+        for key, row in rows.items():
+            if row[0] != merged[key][0]:
+                raise DownloadError(f"GET {response.url}: NAME differs across chunks for {key}")
+            merged[key].extend(row[1 : 1 + len(chunk)])
+    header = ["NAME", *(variable for chunk in chunks for variable in chunk), *geo_columns]
+    table = [header, *(merged[key] + list(key) for key in first_rows)]
+    lines = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in table)
+    return ("[" + ",\n".join(lines) + "]").encode("utf-8")
+
+
+def _index_acs_chunk(
+    chunk: list[str], response: _Response
+) -> tuple[list[str], dict[tuple[str, ...], list[Any]]]:
+    """Return a chunk's geography columns and its rows keyed by their geography values."""
+    header, *rows = json.loads(response.body)
+    requested = ["NAME", *chunk]
+    geo_columns = header[len(requested) :]
+    if header[: len(requested)] != requested or not geo_columns:
+        raise DownloadError(
+            f"GET {response.url}: header {header} is not the requested columns "
+            "followed by geography columns"
+        )
+    indexed: dict[tuple[str, ...], list[Any]] = {}
+    for row in rows:
+        key = tuple(row[len(requested) :])
+        if key in indexed:
+            raise DownloadError(f"GET {response.url}: geography {key} appears twice")
+        indexed[key] = row
+    return geo_columns, indexed
+
+
+def _write_with_record(
+    body: bytes,
+    destination: Path,
+    *,
+    urls: tuple[str, ...],
+    http_status: int,
+    last_modified: str | None,
+    etag: str | None,
+    attempts: int,
+) -> DownloadRecord:
+    _write_atomically(body, destination)
+    record = DownloadRecord(
+        url=urls[0],
+        destination=str(destination),
+        bytes=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        retrieved_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        http_status=http_status,
+        last_modified=last_modified,
+        etag=etag,
+        attempts=attempts,
+        urls=urls,
+    )
+    LOG.info("wrote %s: %d bytes, sha256 %s", destination, record.bytes, record.sha256)
+    return record
+
+
+def _write_atomically(data: bytes, destination: Path) -> None:
+    """Write via a temp file in the same directory and ``os.replace`` it onto ``destination``.
+
+    Readers (and Snakemake) see either the old file or the complete new one, never a partial
+    one; the temp file is removed if anything fails.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temp_path: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=destination.parent, prefix=f".{destination.name}.", suffix=".part", delete=False
+        ) as handle:
+            temp_path = Path(handle.name)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            # NamedTemporaryFile creates 0600 files; downloads are ordinary shared inputs.
+            os.fchmod(handle.fileno(), 0o644)
+        os.replace(temp_path, destination)
+    except BaseException:
+        if temp_path is not None:
+            temp_path.unlink(missing_ok=True)
+        raise
+
+
+def _session_scope(
+    session: requests.Session | None,
+) -> contextlib.AbstractContextManager[requests.Session]:
+    """Use the caller's session as is, or a new one that is closed afterwards."""
+    if session is not None:
+        return contextlib.nullcontext(session)
+    new_session = requests.Session()
+    new_session.headers["User-Agent"] = USER_AGENT
+    return new_session
+
+
+def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Return a numeric ``Retry-After`` in seconds; HTTP-date values are ignored."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def _expected_length(headers: Mapping[str, str]) -> int | None:
+    """Return Content-Length when it counts the decoded body (no Content-Encoding)."""
+    length = headers.get("Content-Length", "")
+    if headers.get("Content-Encoding", "identity").lower() != "identity" or not length.isdigit():
+        return None
+    return int(length)
+
+
+def _describe_exception(exc: BaseException, api_key: str | None) -> str:
+    # requests puts the full request URL, key included, into many exception messages.
+    return f"{type(exc).__name__}: {_redact(str(exc), api_key)}"
+
+
+def _excerpt(body: bytes, limit: int, api_key: str | None = None) -> str:
+    """Return the start of ``body`` as one line of text, for error messages."""
+    text = " ".join(body[: limit * 4].decode("utf-8", errors="replace").split())
+    return _redact(text, api_key)[:limit]
+
+
+def _redact(text: str, api_key: str | None) -> str:
+    """Remove the API key (as a ``key=`` parameter and verbatim, also URL-encoded) from text."""
+    text = _KEY_PARAM.sub(rf"\1{_REDACTED}", text)
+    for form in _key_forms(api_key):
+        text = text.replace(form, _REDACTED)
+    return text
+
+
+def _without_key(body: bytes, api_key: str | None) -> bytes:
+    """Return ``body`` with every occurrence of the API key replaced (bytes untouched otherwise)."""
+    for form in _key_forms(api_key):
+        body = body.replace(form.encode("utf-8"), _REDACTED.encode("ascii"))
+    return body
+
+
+def _key_forms(api_key: str | None) -> set[str]:
+    """The ways the key can appear in text: verbatim and URL-encoded."""
+    if not api_key:
+        return set()
+    return {api_key, quote(api_key, safe=""), quote_plus(api_key)}

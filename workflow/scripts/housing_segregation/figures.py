@@ -1,0 +1,166 @@
+"""Figures of the first measurement set: a tract map and a dissimilarity chart."""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import mapclassify
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from shapely.geometry import Point
+from shapely.ops import polylabel
+
+from . import style
+
+#: Class breaks (upper bounds, percent) of the share maps: fixed, so years compare.
+SHARE_BREAKS = (10, 25, 50, 75, 100)
+
+
+def short_area_name(name: str) -> str:
+    """"Capitol Planning Region" -> "Capitol"; "Fairfield County" -> "Fairfield"."""
+    return re.sub(r"\s+(Planning Region|County|Parish|Borough|Census Area)$", "", name)
+
+
+def label_point(geometry) -> Point:
+    """A point well inside a polygon's largest part, where its label reads best."""
+    parts = getattr(geometry, "geoms", [geometry])
+    largest = max(parts, key=lambda part: part.area)
+    return polylabel(largest, tolerance=largest.length / 1000)
+
+
+def _area_kind(county_names: pd.Series) -> str:
+    return "planning regions" if county_names.str.endswith("Planning Region").all() else "counties"
+
+
+def nonwhite_share_map(
+    tracts: gpd.GeoDataFrame, *, boundary_file: str, analysis_version: str
+) -> plt.Figure:
+    """Choropleth of the share of residents who are not non-Hispanic white, by tract."""
+    year = int(tracts["year"].iloc[0])
+    state = tracts["state_name"].iloc[0]
+    populated = tracts[tracts["total"] > 0].copy()
+    populated["nonwhite_pct"] = 100 * populated["nonwhite"] / populated["total"]
+    empty = tracts[~(tracts["total"] > 0)]
+    classes = mapclassify.UserDefined(populated["nonwhite_pct"], bins=list(SHARE_BREAKS))
+    colours = plt.get_cmap(style.SEQUENTIAL_CMAP)(np.linspace(0.12, 0.95, len(SHARE_BREAKS)))
+    majority = populated["nonwhite_pct"] >= 50
+    share_tracts = majority.mean()
+    share_people = populated.loc[majority, "nonwhite"].sum() / populated["nonwhite"].sum()
+
+    with plt.rc_context(style.RC):
+        fig, ax = plt.subplots(figsize=(7.5, 6.0))
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
+        populated.assign(cls=classes.yb).plot(
+            ax=ax, column="cls", cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1,
+            linewidth=0.1, edgecolor="white",
+        )
+        if not empty.empty:
+            empty.plot(ax=ax, color="#d9d9d9", hatch="///", edgecolor="#999999", linewidth=0.1)
+        areas = tracts.dissolve(by=["county_geoid", "county_name"], as_index=False)
+        areas.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
+        for _, area in areas.iterrows():
+            point = label_point(area.geometry)
+            ax.annotate(
+                short_area_name(area["county_name"]), (point.x, point.y), ha="center",
+                va="center", fontsize=7, color="#111111",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        lower = (0, *SHARE_BREAKS[:-1])
+        handles = [
+            Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
+                  label=f"{lo}–{hi}%  ({count} tracts)")
+            for i, (lo, hi, count) in enumerate(zip(lower, SHARE_BREAKS, classes.counts, strict=True))
+        ]
+        if not empty.empty:
+            handles.append(Patch(facecolor="#d9d9d9", hatch="///", edgecolor="#999999",
+                                 label=f"no residents  ({len(empty)} tracts)"))
+        handles.append(Line2D([], [], color="#222222", linewidth=0.9,
+                              label=_area_kind(tracts["county_name"]).capitalize()))
+        ax.legend(handles=handles, title="Residents not non-Hispanic white\n(% of tract population)",
+                  loc="lower right", frameon=True, framealpha=0.9)
+        style.headline(
+            fig,
+            f"{share_people:.0%} of {state}'s non-white residents live in the "
+            f"{share_tracts:.0%} of tracts\nwhere most residents are not non-Hispanic white",
+            f"Share of residents who are not non-Hispanic white, by census tract, {state}, "
+            f"ACS {style.acs_period(year)} 5-year estimates",
+        )
+        style.source_line(
+            fig,
+            f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
+            f"5-year estimates, table B03002; cartographic boundaries {boundary_file}. "
+            f"Analysis: housing-segregation {analysis_version}.",
+        )
+    return fig
+
+
+def dissimilarity_chart(
+    indices: pd.DataFrame, *, groups: list[str], analysis_version: str
+) -> plt.Figure:
+    """Dot plot of pairwise dissimilarity from white_nh, by county and group.
+
+    The title reports the range of the first of ``groups`` across counties.
+    """
+    pairs = indices[
+        (indices["index"] == "dissimilarity")
+        & indices["geography_level"].isin(["state", "county"])
+        & (indices["reference_group"] == "white_nh")
+    ]
+    if pairs.empty:
+        raise ValueError("indices: no dissimilarity values against white_nh to plot")
+    year = int(pairs["year"].iloc[0])
+    groups = [group for group in groups if group in set(pairs["group"])]
+    lead = groups[0]
+    counties = pairs[pairs["geography_level"] == "county"]
+    state = pairs[pairs["geography_level"] == "state"]
+    order = (
+        counties[counties["group"] == lead].sort_values("value")["geography_name"].tolist()
+    )
+    names = [*order, *state["geography_name"].drop_duplicates()]
+    rows = {name: i for i, name in enumerate(names)}
+
+    with plt.rc_context(style.RC):
+        height = 0.36 * len(names) + 2.7
+        fig, ax = plt.subplots(figsize=(7.5, height))
+        # Room above the axes for the headline (0.95 in) and the two-row legend.
+        fig.subplots_adjust(left=0.27, right=0.97, top=1 - 1.45 / height, bottom=0.85 / height)
+        for group in groups:
+            colour, marker = style.GROUP_STYLES.get(group, ("#555555", "o"))
+            values = pairs[pairs["group"] == group]
+            ax.scatter(values["value"], values["geography_name"].map(rows), color=colour,
+                       marker=marker, s=36, zorder=3,
+                       label=f"{style.label(group)} – {style.label('white_nh')}")
+        ax.axhline(len(order) - 0.5, color="#888888", linewidth=0.6)
+        ax.set_yticks(range(len(names)), [short_area_name(n) for n in names])
+        for tick in ax.get_yticklabels()[len(order):]:
+            tick.set_fontweight("bold")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
+        ax.set_xlabel("Dissimilarity index D (0 = same spread over tracts, 1 = complete separation)")
+        kind = _area_kind(counties["geography_name"])
+        ax.set_ylabel(kind.capitalize() + " (and state)")
+        ax.legend(title=None, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2,
+                  frameon=False, borderaxespad=0.3, columnspacing=1.2, handletextpad=0.3)
+        lead_values = counties[counties["group"] == lead].set_index("geography_name")["value"]
+        style.headline(
+            fig,
+            f"{style.label(lead).capitalize()}–white dissimilarity ranges from "
+            f"{lead_values.min():.2f} ({short_area_name(lead_values.idxmin())})\nto "
+            f"{lead_values.max():.2f} ({short_area_name(lead_values.idxmax())}) across {kind}",
+            f"Dissimilarity of each group from non-Hispanic white residents over census tracts, "
+            f"ACS {style.acs_period(year)} 5-year estimates",
+        )
+        style.source_line(
+            fig,
+            f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
+            f"5-year estimates, table B03002. Analysis: housing-segregation {analysis_version}.",
+        )
+    return fig

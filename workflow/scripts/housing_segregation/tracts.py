@@ -1,0 +1,68 @@
+"""The normalisation stage: one tidy tract table per state and ACS year."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+
+from .acs import read_acs_tracts
+from .geography import assign_towns, attach_tract_geometry, read_boundaries, read_tract_crosswalk
+
+log = logging.getLogger(__name__)
+
+#: Leading identifier columns of the tract table, in order.
+ID_COLUMNS = [
+    "year",
+    "geography_level",
+    "geoid",
+    "name",
+    "state_fips",
+    "state_name",
+    "county_geoid",
+    "county_name",
+    "town_geoid",
+    "town_name",
+    "boundary_geoid",
+]
+
+
+def build_tract_table(
+    *,
+    year: int,
+    acs_path: str | Path,
+    tract_boundaries_path: str | Path,
+    town_boundaries_path: str | Path,
+    crs: str,
+    crosswalk_path: str | Path | None = None,
+    crosswalk_spec: dict | None = None,
+) -> gpd.GeoDataFrame:
+    """Join the ACS tract table to tract polygons and towns, in the projected ``crs``."""
+    tracts = read_acs_tracts(acs_path, year=year)
+    crosswalk = None
+    if crosswalk_spec is not None:
+        if crosswalk_path is None:
+            raise ValueError("a tract GEOID crosswalk applies but no crosswalk file was given")
+        crosswalk = read_tract_crosswalk(
+            crosswalk_path,
+            boundary_geoid_column=crosswalk_spec["boundary_geoid_column"],
+            acs_geoid_column=crosswalk_spec["acs_geoid_column"],
+        )
+    boundaries = read_boundaries(tract_boundaries_path, "tract")
+    with_shapes = attach_tract_geometry(
+        tracts, boundaries, crosswalk=crosswalk, source=str(tract_boundaries_path)
+    )
+    towns = read_boundaries(town_boundaries_path, "cousub")
+    with_towns = assign_towns(with_shapes, towns, crs=crs, source=str(town_boundaries_path))
+    result = with_towns.to_crs(crs)
+    ordered = ID_COLUMNS + [c for c in result.columns if c not in ID_COLUMNS]
+    result = result[ordered].sort_values("geoid", ignore_index=True)
+    log.info(
+        "%d tracts in %d counties and %d towns; population %d",
+        len(result),
+        result["county_geoid"].nunique(),
+        result["town_geoid"].nunique(),
+        int(result["total"].sum()),
+    )
+    return result
