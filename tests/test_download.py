@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import urllib3
+
 from housing_segregation import download
 from housing_segregation.download import (
     DownloadError,

@@ -1,6 +1,7 @@
 # Downloads into the raw cache (resources/), in the raw-input layout. With `mirror` set,
 # no rule here is needed: inputs are read from the mirror instead.
 
+
 # Downloads need the network, which cluster compute nodes often lack.
 localrules:
     download_acs,
@@ -14,6 +15,8 @@ rule download_acs:
         record=str(paths.download_record_path(paths.acs_layout("{year}", "{state}"))),
     log:
         "logs/download/acs5_{year}_tract_state{state}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         settings=download_settings,
     script:
@@ -24,10 +27,14 @@ rule download_boundaries:
     output:
         archive=f"{RAW}/{paths.boundary_layout('{vintage}', '{state}', '{layer}')}",
         record=str(
-            paths.download_record_path(paths.boundary_layout("{vintage}", "{state}", "{layer}"))
+            paths.download_record_path(
+                paths.boundary_layout("{vintage}", "{state}", "{layer}")
+            )
         ),
     log:
         "logs/download/cb_{vintage}_{state}_{layer}_500k.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         settings=download_settings,
     script:
@@ -40,6 +47,8 @@ rule download_crosswalk:
         record=str(paths.download_record_path("crosswalks/{filename}")),
     log:
         "logs/download/crosswalk_{filename}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         url=crosswalk_url,
         settings=download_settings,

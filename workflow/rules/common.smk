@@ -61,7 +61,10 @@ def acs_file(state, year):
 def boundary_file(state, year, layer):
     vintage = boundary_vintage(config, int(year), layer)
     return raw_input(
-        [paths.boundary_layout(vintage, state, layer, ext) for ext in ("zip", "geojson")]
+        [
+            paths.boundary_layout(vintage, state, layer, ext)
+            for ext in ("zip", "geojson")
+        ]
     )
 
 
@@ -128,7 +131,9 @@ def analysis_version(wildcards):
 
 
 def tract_boundary_name(wildcards):
-    return Path(boundary_file(wildcards.state, wildcards.year, "tract")).name.split(".")[0]
+    return Path(boundary_file(wildcards.state, wildcards.year, "tract")).name.split(
+        "."
+    )[0]
 
 
 def final_outputs():

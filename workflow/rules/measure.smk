@@ -8,6 +8,8 @@ rule compute_indices:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     log:
         f"{RESULTS}/logs/compute_indices_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         groups=config["groups"],
         reference_group=config["reference_group"],
@@ -19,11 +21,14 @@ rule compute_indices:
 rule collect_indices:
     input:
         indices=[
-            f"{RESULTS}/data/indices_{state}_{year}.csv" for state, year in state_years()
+            f"{RESULTS}/data/indices_{state}_{year}.csv"
+            for state, year in state_years()
         ],
     output:
         table=f"{RESULTS}/tables/indices.csv",
     log:
         f"{RESULTS}/logs/collect_indices.log",
+    conda:
+        "../envs/pipeline.yaml"
     script:
         "../scripts/collect_indices.py"

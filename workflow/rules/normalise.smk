@@ -8,6 +8,8 @@ rule normalise_tracts:
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     log:
         f"{RESULTS}/logs/normalise_tracts_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         crs=crs,
         crosswalk=crosswalk_spec,

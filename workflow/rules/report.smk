@@ -8,6 +8,8 @@ rule map_nonwhite_share:
         figure=f"{RESULTS}/figures/nonwhite_share_{{state}}_{{year}}.png",
     log:
         f"{RESULTS}/logs/map_nonwhite_share_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         boundary_file=tract_boundary_name,
         analysis_version=analysis_version,
@@ -22,6 +24,8 @@ rule plot_dissimilarity:
         figure=f"{RESULTS}/figures/dissimilarity_{{state}}_{{year}}.png",
     log:
         f"{RESULTS}/logs/plot_dissimilarity_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         groups=config["groups"],
         analysis_version=analysis_version,
@@ -38,9 +42,11 @@ rule record_provenance:
         provenance=f"{RESULTS}/provenance.json",
     log:
         f"{RESULTS}/logs/record_provenance.log",
+    conda:
+        "../envs/pipeline.yaml"
     params:
         layout_paths=list(raw_inputs_used()),
-        mirror=MIRROR,
+        from_mirror=bool(MIRROR),
         version=VERSION,
         config=config,
         workflow_root=str(WORKFLOW_ROOT),

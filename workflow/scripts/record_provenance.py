@@ -7,13 +7,13 @@ from housing_segregation.paths import download_record_path
 from housing_segregation.provenance import build_provenance, input_record, write_json
 
 log_to(snakemake.log[0])
-mirror = snakemake.params.mirror
+from_mirror = snakemake.params.from_mirror
 inputs = [
     input_record(
         layout_path,
         local_path,
-        mirror=mirror,
-        download_record=None if mirror else Path(download_record_path(layout_path)),
+        from_mirror=from_mirror,
+        download_record=None if from_mirror else Path(download_record_path(layout_path)),
     )
     for layout_path, local_path in zip(
         snakemake.params.layout_paths, snakemake.input.raw, strict=True

@@ -22,7 +22,7 @@ SHARE_BREAKS = (10, 25, 50, 75, 100)
 
 
 def short_area_name(name: str) -> str:
-    """"Capitol Planning Region" -> "Capitol"; "Fairfield County" -> "Fairfield"."""
+    """ "Capitol Planning Region" -> "Capitol"; "Fairfield County" -> "Fairfield"."""
     return re.sub(r"\s+(Planning Region|County|Parish|Borough|Census Area)$", "", name)
 
 
@@ -56,8 +56,13 @@ def nonwhite_share_map(
         fig, ax = plt.subplots(figsize=(7.5, 6.0))
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
         populated.assign(cls=classes.yb).plot(
-            ax=ax, column="cls", cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1,
-            linewidth=0.1, edgecolor="white",
+            ax=ax,
+            column="cls",
+            cmap=ListedColormap(colours),
+            vmin=0,
+            vmax=len(colours) - 1,
+            linewidth=0.1,
+            edgecolor="white",
         )
         if not empty.empty:
             empty.plot(ax=ax, color="#d9d9d9", hatch="///", edgecolor="#999999", linewidth=0.1)
@@ -66,25 +71,53 @@ def nonwhite_share_map(
         for _, area in areas.iterrows():
             point = label_point(area.geometry)
             ax.annotate(
-                short_area_name(area["county_name"]), (point.x, point.y), ha="center",
-                va="center", fontsize=7, color="#111111",
+                short_area_name(area["county_name"]),
+                (point.x, point.y),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="#111111",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
             )
         ax.set_axis_off()
         ax.set_aspect("equal")
         lower = (0, *SHARE_BREAKS[:-1])
         handles = [
-            Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
-                  label=f"{lo}–{hi}%  ({count} tracts)")
-            for i, (lo, hi, count) in enumerate(zip(lower, SHARE_BREAKS, classes.counts, strict=True))
+            Patch(
+                facecolor=colours[i],
+                edgecolor="#666666",
+                linewidth=0.3,
+                label=f"{lo}–{hi}%  ({count} tracts)",
+            )
+            for i, (lo, hi, count) in enumerate(
+                zip(lower, SHARE_BREAKS, classes.counts, strict=True)
+            )
         ]
         if not empty.empty:
-            handles.append(Patch(facecolor="#d9d9d9", hatch="///", edgecolor="#999999",
-                                 label=f"no residents  ({len(empty)} tracts)"))
-        handles.append(Line2D([], [], color="#222222", linewidth=0.9,
-                              label=_area_kind(tracts["county_name"]).capitalize()))
-        ax.legend(handles=handles, title="Residents not non-Hispanic white\n(% of tract population)",
-                  loc="lower right", frameon=True, framealpha=0.9)
+            handles.append(
+                Patch(
+                    facecolor="#d9d9d9",
+                    hatch="///",
+                    edgecolor="#999999",
+                    label=f"no residents  ({len(empty)} tracts)",
+                )
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#222222",
+                linewidth=0.9,
+                label=_area_kind(tracts["county_name"]).capitalize(),
+            )
+        )
+        ax.legend(
+            handles=handles,
+            title="Residents not non-Hispanic white\n(% of tract population)",
+            loc="lower right",
+            frameon=True,
+            framealpha=0.9,
+        )
         style.headline(
             fig,
             f"{share_people:.0%} of {state}'s non-white residents live in the "
@@ -120,9 +153,7 @@ def dissimilarity_chart(
     lead = groups[0]
     counties = pairs[pairs["geography_level"] == "county"]
     state = pairs[pairs["geography_level"] == "state"]
-    order = (
-        counties[counties["group"] == lead].sort_values("value")["geography_name"].tolist()
-    )
+    order = counties[counties["group"] == lead].sort_values("value")["geography_name"].tolist()
     names = [*order, *state["geography_name"].drop_duplicates()]
     rows = {name: i for i, name in enumerate(names)}
 
@@ -134,21 +165,37 @@ def dissimilarity_chart(
         for group in groups:
             colour, marker = style.GROUP_STYLES.get(group, ("#555555", "o"))
             values = pairs[pairs["group"] == group]
-            ax.scatter(values["value"], values["geography_name"].map(rows), color=colour,
-                       marker=marker, s=36, zorder=3,
-                       label=f"{style.label(group)} – {style.label('white_nh')}")
+            ax.scatter(
+                values["value"],
+                values["geography_name"].map(rows),
+                color=colour,
+                marker=marker,
+                s=36,
+                zorder=3,
+                label=f"{style.label(group)} – {style.label('white_nh')}",
+            )
         ax.axhline(len(order) - 0.5, color="#888888", linewidth=0.6)
         ax.set_yticks(range(len(names)), [short_area_name(n) for n in names])
-        for tick in ax.get_yticklabels()[len(order):]:
+        for tick in ax.get_yticklabels()[len(order) :]:
             tick.set_fontweight("bold")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
-        ax.set_xlabel("Dissimilarity index D (0 = same spread over tracts, 1 = complete separation)")
+        ax.set_xlabel(
+            "Dissimilarity index D (0 = same spread over tracts, 1 = complete separation)"
+        )
         kind = _area_kind(counties["geography_name"])
         ax.set_ylabel(kind.capitalize() + " (and state)")
-        ax.legend(title=None, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2,
-                  frameon=False, borderaxespad=0.3, columnspacing=1.2, handletextpad=0.3)
+        ax.legend(
+            title=None,
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            ncol=2,
+            frameon=False,
+            borderaxespad=0.3,
+            columnspacing=1.2,
+            handletextpad=0.3,
+        )
         lead_values = counties[counties["group"] == lead].set_index("geography_name")["value"]
         style.headline(
             fig,

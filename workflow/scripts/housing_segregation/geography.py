@@ -39,7 +39,9 @@ def read_boundaries(path: str | Path, layer: str) -> gpd.GeoDataFrame:
     for column in keep:
         frame[column] = frame[column].astype(str)
     if frame["GEOID"].duplicated().any():
-        raise ValueError(f"{path}: duplicate GEOID {frame['GEOID'][frame.GEOID.duplicated()].iloc[0]}")
+        raise ValueError(
+            f"{path}: duplicate GEOID {frame['GEOID'][frame.GEOID.duplicated()].iloc[0]}"
+        )
     return frame
 
 

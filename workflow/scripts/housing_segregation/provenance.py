@@ -41,7 +41,11 @@ def sha256_of(path: str | Path) -> str:
 
 
 def input_record(
-    layout_path: str, local_path: str | Path, *, mirror: str | None, download_record: Path | None
+    layout_path: str,
+    local_path: str | Path,
+    *,
+    from_mirror: bool,
+    download_record: Path | None,
 ) -> dict[str, Any]:
     """Describe one raw input: its place in the raw layout, origin, size and hash.
 
@@ -54,7 +58,7 @@ def input_record(
         "bytes": local_path.stat().st_size,
         "sha256": sha256_of(local_path),
     }
-    if mirror:
+    if from_mirror:
         record.update({"source": "mirror", "mirror_path": str(local_path)})
         return record
     if download_record is None:

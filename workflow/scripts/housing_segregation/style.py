@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 #: Okabe & Ito (2008) colourblind-safe qualitative palette.
 OKABE_ITO = {
@@ -88,8 +88,7 @@ def headline(fig: plt.Figure, title: str, subtitle: str) -> None:
     plotted, where and when. Positions are in inches from the top, so they hold for any
     figure height; leave 0.95 in above the axes."""
     height = fig.get_figheight()
-    fig.text(0.01, 1 - 0.08 / height, title, ha="left", va="top", fontsize=11,
-             fontweight="bold")
+    fig.text(0.01, 1 - 0.08 / height, title, ha="left", va="top", fontsize=11, fontweight="bold")
     fig.text(0.01, 1 - 0.62 / height, subtitle, ha="left", va="top", fontsize=8.5)
 
 

@@ -1,0 +1,205 @@
+"""The workflow as a user runs it: lint, dry runs, and end-to-end mirror runs on real data."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INDEX_COLUMNS = [
+    "year",
+    "geography_level",
+    "geography_id",
+    "geography_name",
+    "unit_level",
+    "index",
+    "group",
+    "reference_group",
+    "value",
+    "n_units",
+    "population",
+]
+API_KEY_SENTINEL = "sentinel-census-key-0123456789"
+
+
+def snakemake(workdir: Path, *args: str, env_key: bool = False) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (which holds config/config.yaml)."""
+    env = None
+    if env_key:
+        import os
+
+        env = {**os.environ, "CENSUS_API_KEY": API_KEY_SENTINEL}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(workdir), *args],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+
+
+def new_workdir(tmp_path_factory, name: str) -> Path:
+    workdir = tmp_path_factory.mktemp(name)
+    (workdir / "config").mkdir()
+    shutil.copy(ROOT / "config" / "config.yaml", workdir / "config" / "config.yaml")
+    return workdir
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.parent.name in {"tables", "figures", "data"}
+    }
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--config", "mirror=../shared/data"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr
+
+
+def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "dry")
+    result = snakemake(workdir, "--dry-run", "--config", "years=[2019,2023]")
+    assert result.returncode == 0, result.stderr
+    for rule in ("download_acs", "download_boundaries", "download_crosswalk", "normalise_tracts"):
+        assert rule in result.stdout
+    # 2 ACS tables, 2019 tracts, 2020 tracts and 2020 towns, one crosswalk (2023 only).
+    assert "resources/census-api/acs5_2019_tract_state09.json" in result.stdout
+    assert "resources/boundaries/cb_2020_09_cousub_500k.zip" in result.stdout
+    assert "resources/crosswalks/ct_tract_2020_to_2022.csv" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("states=[99]", ["states", "'09'"]),
+        ("years=[2005]", ["years", "2010"]),
+        ("unit_level=block", ["unit_level", "'tract'"]),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path_factory, setting, words):
+    workdir = new_workdir(tmp_path_factory, "bad")
+    result = snakemake(workdir, "--dry-run", "--config", setting)
+    assert result.returncode != 0
+    for word in words:
+        assert word in result.stderr + result.stdout
+
+
+def test_missing_mirror_file_is_named(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "empty-mirror")
+    mirror = workdir / "mirror"
+    mirror.mkdir()
+    result = snakemake(workdir, "--dry-run", "--config", f"mirror={mirror}")
+    assert result.returncode != 0
+    assert "census-api/acs5_2023_tract_state09.json" in result.stderr + result.stdout
+
+
+@pytest.fixture(scope="module")
+def mirror_run(tmp_path_factory, shared_data):
+    """Connecticut 2019 and 2023 from the real mirror, as `make run ARGS=...` would run it."""
+    workdir = new_workdir(tmp_path_factory, "e2e")
+    result = snakemake(
+        workdir, "--cores", "2", "--config", f"mirror={shared_data}", "years=[2019,2023]",
+        env_key=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+@pytest.mark.e2e
+def test_outputs_are_versioned_and_complete(mirror_run):
+    latest = mirror_run / "results" / "latest"
+    assert latest.is_symlink()
+    version = latest.resolve().name
+    assert version.startswith("acs2019+2023_cfg")
+    for name in (
+        "tables/indices.csv",
+        "provenance.json",
+        "figures/nonwhite_share_09_2019.png",
+        "figures/nonwhite_share_09_2023.png",
+        "figures/dissimilarity_09_2019.png",
+        "figures/dissimilarity_09_2023.png",
+    ):
+        path = latest / name
+        assert path.is_file() and path.stat().st_size > 1000, name
+    for figure in (latest / "figures").glob("*.png"):
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.e2e
+def test_indices_table(mirror_run):
+    path = mirror_run / "results" / "latest" / "tables" / "indices.csv"
+    assert path.read_text().splitlines()[0] == ",".join(INDEX_COLUMNS)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    values = table["value"].astype(float)
+    assert values.between(0, 1).all()
+    assert set(table["year"]) == {"2019", "2023"}
+    assert set(table["unit_level"]) == {"tract"}
+    counties = table[table["geography_level"] == "county"]
+    regions_2023 = sorted(set(counties.loc[counties["year"] == "2023", "geography_id"]))
+    counties_2019 = sorted(set(counties.loc[counties["year"] == "2019", "geography_id"]))
+    assert regions_2023 == [f"09{code}" for code in range(110, 200, 10)]
+    assert counties_2019 == ["09001", "09003", "09005", "09007", "09009", "09011", "09013", "09015"]
+    state = table[table["geography_level"] == "state"]
+    assert set(state["geography_id"]) == {"09"}
+    assert set(state["geography_name"]) == {"Connecticut"}
+    # Every geography has every index: 4 groups x 3 indices + poverty dissimilarity.
+    per_geography = table.groupby(["year", "geography_level", "geography_id"]).size()
+    assert (per_geography == 13).all()
+    isolation = table[table["index"] == "isolation"]
+    assert (isolation["reference_group"] == "").all()
+    assert (table.loc[table["index"] != "isolation", "reference_group"] != "").all()
+    population = state.assign(population=state["population"].astype(int))
+    race = population[population["group"] != "below_poverty"]
+    assert set(race.loc[race["year"] == "2023", "population"]) == {3_598_348}
+    assert set(race.loc[race["year"] == "2019", "population"]) == {3_575_074}
+
+
+@pytest.mark.e2e
+def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
+    latest = mirror_run / "results" / "latest"
+    provenance = json.loads((latest / "provenance.json").read_text())
+    inputs = {record["layout_path"]: record for record in provenance["inputs"]}
+    assert set(inputs) == {
+        "census-api/acs5_2019_tract_state09.json",
+        "census-api/acs5_2023_tract_state09.json",
+        "boundaries/cb_2019_09_tract_500k.geojson",
+        "boundaries/cb_2020_09_tract_500k.geojson",
+        "boundaries/cb_2020_09_cousub_500k.geojson",
+        "crosswalks/ct_tract_2020_to_2022.csv",
+    }
+    for layout_path, record in inputs.items():
+        real = shared_data / layout_path
+        assert record["source"] == "mirror"
+        assert record["bytes"] == real.stat().st_size
+        assert record["sha256"] == hashlib.sha256(real.read_bytes()).hexdigest()
+    assert provenance["config"]["years"] == [2019, 2023]
+    assert provenance["results_version"] == latest.resolve().name
+    assert provenance["software"]["snakemake"]
+    assert "commit" in provenance["git"]
+    for path in (mirror_run / "results").rglob("*"):
+        if path.is_file():
+            assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.e2e
+def test_rerun_does_nothing_and_rebuild_is_byte_identical(mirror_run, shared_data):
+    args = ("--config", f"mirror={shared_data}", "years=[2019,2023]")
+    again = snakemake(mirror_run, "--dry-run", *args)
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to be done" in again.stdout + again.stderr
+    version_dir = (mirror_run / "results" / "latest").resolve()
+    before = digests(version_dir)
+    assert len(before) >= 9
+    shutil.rmtree(mirror_run / "results")
+    rebuilt = snakemake(mirror_run, "--cores", "2", *args)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-5000:]
+    assert digests(version_dir) == before
