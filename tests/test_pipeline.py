@@ -1,14 +1,22 @@
 """The workflow as a user runs it: lint, dry runs, and end-to-end mirror runs on real data."""
 
 import hashlib
+import http.server
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
+import urllib.parse
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX_COLUMNS = [
@@ -29,11 +37,7 @@ API_KEY_SENTINEL = "sentinel-census-key-0123456789"
 
 def snakemake(workdir: Path, *args: str, env_key: bool = False) -> subprocess.CompletedProcess:
     """Run the repository's workflow in ``workdir`` (which holds config/config.yaml)."""
-    env = None
-    if env_key:
-        import os
-
-        env = {**os.environ, "CENSUS_API_KEY": API_KEY_SENTINEL}
+    env = {**os.environ, "CENSUS_API_KEY": API_KEY_SENTINEL} if env_key else None
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
          "--directory", str(workdir), *args],
@@ -203,3 +207,109 @@ def test_rerun_does_nothing_and_rebuild_is_byte_identical(mirror_run, shared_dat
     rebuilt = snakemake(mirror_run, "--cores", "2", *args)
     assert rebuilt.returncode == 0, rebuilt.stderr[-5000:]
     assert digests(version_dir) == before
+
+
+class CensusLikeServer(http.server.ThreadingHTTPServer):
+    """A loopback stand-in for the Census hosts, answering from the real shared data in the
+    formats the real endpoints use: API JSON for the requested columns, zip shapefiles."""
+
+    def __init__(self, shared_data: Path, scratch: Path):
+        super().__init__(("127.0.0.1", 0), CensusLikeHandler)
+        self.shared_data = shared_data
+        self.scratch = scratch
+        self.requests_seen: list[str] = []
+
+
+class CensusLikeHandler(http.server.BaseHTTPRequestHandler):
+    server: CensusLikeServer
+
+    def log_message(self, *args):  # keep pytest output quiet
+        pass
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        self.server.requests_seen.append(self.path)
+        acs = re.fullmatch(r"/data/(\d{4})/acs/acs5", url.path)
+        shapes = re.fullmatch(
+            r"/geo/tiger/GENZ(\d{4})/shp/(cb_\d{4}_\d{2}_\w+_500k)\.zip", url.path
+        )
+        if acs:
+            query = urllib.parse.parse_qs(url.query)
+            table = json.loads(
+                (
+                    self.server.shared_data / f"census-api/acs5_{acs[1]}_tract_state09.json"
+                ).read_text()
+            )
+            wanted = [*query["get"][0].split(","), "state", "county", "tract"]
+            columns = [table[0].index(name) for name in wanted]
+            body = json.dumps([[row[i] for i in columns] for row in table]).encode()
+        elif shapes:
+            body = self._zipped_shapefile(shapes[2])
+        elif url.path == "/crosswalk.csv":
+            body = (self.server.shared_data / "crosswalks/ct_tract_2020_to_2022.csv").read_bytes()
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _zipped_shapefile(self, stem: str) -> bytes:
+        import geopandas as gpd
+
+        folder = self.server.scratch / stem
+        folder.mkdir(exist_ok=True)
+        gpd.read_file(self.server.shared_data / f"boundaries/{stem}.geojson").to_file(
+            folder / f"{stem}.shp"
+        )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for part in sorted(folder.iterdir()):
+                archive.write(part, part.name)
+        return buffer.getvalue()
+
+
+@pytest.mark.e2e
+def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
+    """With no mirror, the download rules fetch every input (from a loopback server in the
+    real formats), record its provenance, and give the same indices as the mirror run."""
+    workdir = new_workdir(tmp_path_factory, "download")
+    server = CensusLikeServer(shared_data, tmp_path_factory.mktemp("served"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["years"] = [2019, 2023]
+    config["download"].update(
+        census_api_base=f"{base}/data", boundaries_base=f"{base}/geo/tiger", backoff_seconds=0
+    )
+    config["tract_geoid_crosswalks"]["09"]["url"] = f"{base}/crosswalk.csv"
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    try:
+        result = snakemake(workdir, "--cores", "2", env_key=True)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-5000:]
+    api_requests = [r for r in server.requests_seen if r.startswith("/data/")]
+    assert len(api_requests) == 4  # 2 years x 2 chunks of at most 49 variables
+    assert all(f"key={API_KEY_SENTINEL}" in r for r in api_requests)
+
+    downloaded = (workdir / "results" / "latest" / "tables" / "indices.csv").read_text()
+    mirrored = (mirror_run / "results" / "latest" / "tables" / "indices.csv").read_text()
+    assert downloaded == mirrored
+
+    provenance = json.loads((workdir / "results" / "latest" / "provenance.json").read_text())
+    for record in provenance["inputs"]:
+        assert record["source"] == "download"
+        assert record["url"].startswith(base)
+        local = workdir / "resources" / record["layout_path"]
+        assert record["sha256"] == hashlib.sha256(local.read_bytes()).hexdigest()
+    assert {r["layout_path"] for r in provenance["inputs"]} >= {
+        "boundaries/cb_2020_09_tract_500k.zip",
+        "census-api/acs5_2023_tract_state09.json",
+    }
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path

@@ -18,7 +18,8 @@ rule download_acs:
     conda:
         "../envs/pipeline.yaml"
     params:
-        settings=download_settings,
+        retry=retry_settings,
+        base_url=census_api_base,
     script:
         "../scripts/download_acs.py"
 
@@ -36,7 +37,8 @@ rule download_boundaries:
     conda:
         "../envs/pipeline.yaml"
     params:
-        settings=download_settings,
+        retry=retry_settings,
+        base_url=boundaries_base,
     script:
         "../scripts/download_boundaries.py"
 
@@ -51,6 +53,6 @@ rule download_crosswalk:
         "../envs/pipeline.yaml"
     params:
         url=crosswalk_url,
-        settings=download_settings,
+        retry=retry_settings,
     script:
         "../scripts/download_crosswalk.py"

@@ -118,8 +118,19 @@ def crosswalk_url(wildcards):
     raise ValueError(f"no tract_geoid_crosswalks entry has path {wanted!r}")
 
 
-def download_settings(wildcards):
-    return config["download"]
+RETRY_SETTINGS = ("max_attempts", "backoff_seconds", "timeout_seconds")
+
+
+def retry_settings(wildcards):
+    return {key: config["download"][key] for key in RETRY_SETTINGS}
+
+
+def census_api_base(wildcards):
+    return config["download"]["census_api_base"]
+
+
+def boundaries_base(wildcards):
+    return config["download"]["boundaries_base"]
 
 
 def crs(wildcards):

@@ -10,6 +10,7 @@ record = fetch_acs_table(
     snakemake.wildcards.state,
     api_variables(),
     snakemake.output.table,
-    **snakemake.params.settings,
+    base_url=snakemake.params.base_url,
+    **snakemake.params.retry,
 )
 write_record(record, snakemake.output.record)

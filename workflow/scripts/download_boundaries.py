@@ -11,10 +11,13 @@ from housing_segregation.logs import log_to
 log_to(snakemake.log[0])
 record = fetch(
     cartographic_boundary_url(
-        int(snakemake.wildcards.vintage), snakemake.wildcards.state, snakemake.wildcards.layer
+        int(snakemake.wildcards.vintage),
+        snakemake.wildcards.state,
+        snakemake.wildcards.layer,
+        base_url=snakemake.params.base_url,
     ),
     snakemake.output.archive,
     validate=validate_zip,
-    **snakemake.params.settings,
+    **snakemake.params.retry,
 )
 write_record(record, snakemake.output.record)

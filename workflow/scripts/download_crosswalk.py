@@ -8,6 +8,6 @@ record = fetch(
     snakemake.params.url,
     snakemake.output.table,
     validate=validate_csv,
-    **snakemake.params.settings,
+    **snakemake.params.retry,
 )
 write_record(record, snakemake.output.record)
