@@ -26,6 +26,10 @@ def short_area_name(name: str) -> str:
     return re.sub(r"\s+(Planning Region|County|Parish|Borough|Census Area)$", "", name)
 
 
+def tract_count_label(count: int) -> str:
+    return f"{count} tract" if count == 1 else f"{count} tracts"
+
+
 def label_point(geometry) -> Point:
     """A point well inside a polygon's largest part, where its label reads best."""
     parts = getattr(geometry, "geoms", [geometry])
@@ -87,7 +91,7 @@ def nonwhite_share_map(
                 facecolor=colours[i],
                 edgecolor="#666666",
                 linewidth=0.3,
-                label=f"{lo}–{hi}%  ({count} tracts)",
+                label=f"{lo}–{hi}%  ({tract_count_label(count)})",
             )
             for i, (lo, hi, count) in enumerate(
                 zip(lower, SHARE_BREAKS, classes.counts, strict=True)
@@ -99,7 +103,7 @@ def nonwhite_share_map(
                     facecolor="#d9d9d9",
                     hatch="///",
                     edgecolor="#999999",
-                    label=f"no residents  ({len(empty)} tracts)",
+                    label=f"no residents  ({tract_count_label(len(empty))})",
                 )
             )
         handles.append(
@@ -162,12 +166,14 @@ def dissimilarity_chart(
         fig, ax = plt.subplots(figsize=(7.5, height))
         # Room above the axes for the headline (0.95 in) and the two-row legend.
         fig.subplots_adjust(left=0.27, right=0.97, top=1 - 1.45 / height, bottom=0.85 / height)
-        for group in groups:
+        for rank, group in enumerate(groups):
             colour, marker = style.GROUP_STYLES.get(group, ("#555555", "o"))
             values = pairs[pairs["group"] == group]
+            # A small vertical dodge per group, so equal values do not hide each other.
+            dodge = 0.12 * (rank - (len(groups) - 1) / 2)
             ax.scatter(
                 values["value"],
-                values["geography_name"].map(rows),
+                values["geography_name"].map(rows) + dodge,
                 color=colour,
                 marker=marker,
                 s=36,

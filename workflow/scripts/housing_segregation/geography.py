@@ -10,8 +10,6 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-BOUNDARY_ID_COLUMNS = {"tract": "GEOID", "cousub": "GEOID"}
-
 
 def read_boundaries(path: str | Path, layer: str) -> gpd.GeoDataFrame:
     """Read a cartographic boundary file, as a zip shapefile or GeoJSON.

@@ -35,59 +35,48 @@ LEVELS = {
 
 
 def _rows_for_area(
-    units: pd.DataFrame, groups: Iterable[str], reference_group: str
+    units: pd.DataFrame, groups: Iterable[str], reference_group: str, area: str
 ) -> list[dict[str, object]]:
-    """Index values for one geography's units (rows lacking geography columns)."""
+    """Index values for one geography's units (rows lacking geography columns).
+
+    A group absent from the area gets no rows (its indices are undefined), and a log line."""
     rows: list[dict[str, object]] = []
+
+    def add(index, group, reference, value, in_scope: pd.DataFrame, universe: str) -> None:
+        rows.append(
+            {
+                "index": index,
+                "group": group,
+                "reference_group": reference,
+                "value": value,
+                "n_units": len(in_scope),
+                "population": float(in_scope[universe].sum()),
+            }
+        )
+
     populated = units[units["total"] > 0]
+    total = populated["total"]
+    reference = populated[reference_group]
+    if reference.sum() <= 0:
+        log.warning("%s: no %s residents; pairwise indices are left out", area, reference_group)
     for group in groups:
-        common = {
-            "group": group,
-            "n_units": len(populated),
-            "population": float(populated["total"].sum()),
-        }
-        if populated[group].sum() <= 0:
-            log.warning("no %s residents in this area; its %s indices are left out", group, group)
+        counts = populated[group]
+        if counts.sum() <= 0:
+            log.warning("%s: no %s residents; their indices are left out", area, group)
             continue
-        if populated[reference_group].sum() > 0:
-            rows.append(
-                {
-                    **common,
-                    "index": "dissimilarity",
-                    "reference_group": reference_group,
-                    "value": dissimilarity(populated[group], populated[reference_group]),
-                }
-            )
-            rows.append(
-                {
-                    **common,
-                    "index": "interaction",
-                    "reference_group": reference_group,
-                    "value": interaction(
-                        populated[group], populated[reference_group], populated["total"]
-                    ),
-                }
-            )
-        rows.append(
-            {
-                **common,
-                "index": "isolation",
-                "reference_group": "",
-                "value": isolation(populated[group], populated["total"]),
-            }
-        )
+        if reference.sum() > 0:
+            add("dissimilarity", group, reference_group, dissimilarity(counts, reference),
+                populated, "total")  # fmt: skip
+            add("interaction", group, reference_group, interaction(counts, reference, total),
+                populated, "total")  # fmt: skip
+        add("isolation", group, "", isolation(counts, total), populated, "total")
     in_universe = units[units["poverty_universe"] > 0]
-    if in_universe["below_poverty"].sum() > 0 and in_universe["above_poverty"].sum() > 0:
-        rows.append(
-            {
-                "index": "dissimilarity",
-                "group": "below_poverty",
-                "reference_group": "above_poverty",
-                "value": dissimilarity(in_universe["below_poverty"], in_universe["above_poverty"]),
-                "n_units": len(in_universe),
-                "population": float(in_universe["poverty_universe"].sum()),
-            }
-        )
+    below, above = in_universe["below_poverty"], in_universe["above_poverty"]
+    if below.sum() > 0 and above.sum() > 0:
+        add("dissimilarity", "below_poverty", "above_poverty", dissimilarity(below, above),
+            in_universe, "poverty_universe")  # fmt: skip
+    else:
+        log.warning("%s: nobody below or nobody above poverty; no poverty index", area)
     return rows
 
 
@@ -104,8 +93,14 @@ def compute_indices(
     status); ``population`` is their total population (or poverty universe).
     """
     groups = list(groups)
-    needed = ["total", reference_group, *groups, "poverty_universe", "below_poverty"]
-    needed.append("above_poverty")
+    needed = [
+        "total",
+        reference_group,
+        *groups,
+        "poverty_universe",
+        "below_poverty",
+        "above_poverty",
+    ]
     for column in needed:
         if column not in tracts:
             raise ValueError(f"tract table: missing column {column!r}")
@@ -120,7 +115,8 @@ def compute_indices(
         for (geography_id, geography_name), units in tracts.groupby(
             [id_column, name_column], sort=True
         ):
-            for row in _rows_for_area(units, groups, reference_group):
+            area = f"{level} {geography_id} ({geography_name})"
+            for row in _rows_for_area(units, groups, reference_group, area):
                 rows.append(
                     {
                         "year": int(years[0]),
