@@ -199,6 +199,6 @@ def read_acs_tracts(path: str | Path, *, year: int) -> pd.DataFrame:
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
     return tidy_acs_tracts(raw, year=year, source=str(path))

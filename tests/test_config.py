@@ -1,0 +1,335 @@
+"""Tests for housing_segregation.config: schema validation, defaults, coercions, versioning."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from housing_segregation.config import (
+    ConfigError,
+    boundary_vintage,
+    code_fingerprint,
+    load_schema,
+    results_version,
+    tract_crosswalk_for,
+    validate_config,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+CONFIG_PATH = ROOT / "config" / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return load_schema(SCHEMA_PATH)
+
+
+@pytest.fixture
+def raw_config() -> dict:
+    with open(CONFIG_PATH, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture
+def config(raw_config, schema) -> dict:
+    return validate_config(raw_config, schema)
+
+
+def with_changes(base: dict, **changes) -> dict:
+    changed = copy.deepcopy(base)
+    changed.update(changes)
+    return changed
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and defaults
+# --------------------------------------------------------------------------------------------
+
+
+def test_real_config_is_valid(raw_config, schema):
+    validated = validate_config(raw_config, schema)
+    assert validated == raw_config  # complete and already canonical (sorted lists)
+    assert set(validated) == set(schema["properties"])
+    assert validated["states"] == ["09"]
+    assert validated["years"] == [2023]
+
+
+def test_validation_does_not_modify_its_argument(raw_config, schema):
+    before = copy.deepcopy(raw_config)
+    partial = {"years": ["2023", "2019"]}
+    validate_config(raw_config, schema)
+    validate_config(partial, schema)
+    assert raw_config == before
+    assert partial == {"years": ["2023", "2019"]}
+
+
+def schema_defaults(section: dict) -> dict:
+    """The defaults a schema section declares, one level deep (download's are nested)."""
+    return {name: sub["default"] for name, sub in section["properties"].items() if "default" in sub}
+
+
+def test_empty_config_gets_every_default(schema):
+    validated = validate_config({}, schema)
+    expected_download = schema_defaults(schema["properties"]["download"])
+    assert validated == {**schema_defaults(schema), "download": expected_download}
+    # The documented values, spelled out.
+    assert validated["states"] == ["09"]
+    assert validated["years"] == [2023]
+    assert validated["mirror"] is None
+    assert validated["unit_level"] == "tract"
+    assert validated["crs"] == "EPSG:5070"
+    assert validated["groups"] == ["black_nh", "hispanic", "asian_nh", "nonwhite"]
+    assert validated["reference_group"] == "white_nh"
+    assert validated["boundary_vintages"] == {}
+    assert validated["tract_geoid_crosswalks"] == {}
+    assert validated["download"]["max_attempts"] == 5
+    assert validated["download"]["backoff_seconds"] == pytest.approx(2.0)
+    assert validated["download"]["timeout_seconds"] == 120
+
+
+def test_nested_defaults_fill_a_partial_section(raw_config, schema):
+    raw_config["download"] = {"max_attempts": 2}
+    del raw_config["crs"]
+    validated = validate_config(raw_config, schema)
+    expected = {**schema_defaults(schema["properties"]["download"]), "max_attempts": 2}
+    assert validated["download"] == expected
+    assert validated["download"]["timeout_seconds"] == 120
+    assert validated["crs"] == "EPSG:5070"
+
+
+def test_defaults_are_not_shared_between_results(schema):
+    first = validate_config({}, schema)
+    first["groups"].append("aian_nh")
+    first["download"]["max_attempts"] = 99
+    second = validate_config({}, schema)
+    assert second["groups"] == ["black_nh", "hispanic", "asian_nh", "nonwhite"]
+    assert second["download"]["max_attempts"] == 5
+
+
+def config_error(raw_config, schema, **changes) -> str:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(with_changes(raw_config, **changes), schema)
+    assert isinstance(caught.value, ValueError)
+    return str(caught.value)
+
+
+def test_unknown_state_names_the_key_and_allowed_values(raw_config, schema):
+    message = config_error(raw_config, schema, states=["99"])
+    assert "'states" in message
+    assert "'99'" in message
+    assert "allowed values" in message
+    assert "'09'" in message and "'72'" in message
+
+
+def test_year_too_early_names_the_key_and_minimum(raw_config, schema):
+    message = config_error(raw_config, schema, years=[2005])
+    assert "'years" in message
+    assert "2005" in message
+    assert ">= 2010" in message
+
+
+def test_unknown_unit_level_lists_the_allowed_value(raw_config, schema):
+    message = config_error(raw_config, schema, unit_level="block")
+    assert "'unit_level'" in message
+    assert "'block'" in message
+    assert "allowed values: 'tract'" in message
+
+
+def test_unknown_top_level_key_is_named_with_the_allowed_keys(raw_config, schema):
+    message = config_error(raw_config, schema, year=[2023])  # "year" for "years"
+    assert "'year' was unexpected" in message
+    assert "allowed keys:" in message
+    for key in schema["properties"]:
+        assert key in message
+
+
+def test_groups_containing_the_reference_group_are_rejected(raw_config, schema):
+    message = config_error(raw_config, schema, groups=["black_nh", "white_nh"])
+    assert "'groups" in message
+    assert "white_nh" in message
+
+
+def test_reference_group_check_applies_even_if_the_schema_allows_it(raw_config, schema):
+    # Synthetic: a schema whose groups enum also lists white_nh, so that only the explicit
+    # check in validate_config (not the enum) can catch a group measured against itself.
+    loose = copy.deepcopy(schema)
+    loose["properties"]["groups"]["items"]["enum"].append("white_nh")
+    with pytest.raises(ConfigError, match=r"'groups': contains the reference group 'white_nh'"):
+        validate_config(with_changes(raw_config, groups=["hispanic", "white_nh"]), loose)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "expected"),
+    [
+        ({"crs": 5070}, "'crs'", "not of type 'string'"),
+        ({"crs": "5070"}, "'crs'", "^EPSG:[0-9]+$"),
+        ({"years": ["twenty"]}, "'years.0'", "not of type 'integer'"),
+        ({"years": [2019.5]}, "'years.0'", "not of type 'integer'"),
+        ({"mirror": 3}, "'mirror'", "not of type 'string', 'null'"),
+        ({"states": [True]}, "'states.0'", "True"),
+        ({"download": {"max_attempts": "5"}}, "'download.max_attempts'", "'integer'"),
+        ({"download": {"timeout_seconds": 0}}, "'download.timeout_seconds'", "> 0"),
+        (
+            {"boundary_vintages": {"2019": {"tract": "2019", "cousub": 2020}}},
+            "'boundary_vintages.2019.tract'",
+            "'integer'",
+        ),
+        ({"boundary_vintages": {"2019": {"tract": 2019}}}, "'boundary_vintages.2019'", "cousub"),
+        ({"years": [2019, 2019]}, "'years'", "non-unique"),
+        ({"groups": []}, "'groups'", "should be non-empty"),
+    ],
+)
+def test_wrong_types_and_values_name_the_key(raw_config, schema, changes, key, expected):
+    message = config_error(raw_config, schema, **changes)
+    assert message.startswith(f"config key {key}:"), message
+    assert expected in message
+
+
+# --------------------------------------------------------------------------------------------
+# Command-line coercions
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "expected"),
+    [
+        # Snakemake passes `--config years=[2019,2023]` as strings.
+        ({"years": ["2019", "2023"]}, "years", [2019, 2023]),
+        ({"years": ["2023", "2019"]}, "years", [2019, 2023]),  # and the result is sorted
+        ({"years": 2019}, "years", [2019]),
+        ({"years": "2019"}, "years", [2019]),
+        ({"states": 9}, "states", ["09"]),
+        ({"states": "09"}, "states", ["09"]),
+        ({"states": [25, 9]}, "states", ["09", "25"]),
+        ({"groups": "hispanic"}, "groups", ["hispanic"]),
+    ],
+)
+def test_command_line_values_are_coerced(raw_config, schema, changes, key, expected):
+    validated = validate_config(with_changes(raw_config, **changes), schema)
+    assert validated[key] == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Boundary vintages and crosswalks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("year", "layer", "expected"),
+    [
+        (2023, "tract", 2020),
+        (2023, "cousub", 2020),
+        (2019, "tract", 2019),
+        (2019, "cousub", 2020),
+        (2021, "tract", 2021),  # not listed: its own year
+    ],
+)
+def test_boundary_vintage(config, year, layer, expected):
+    assert boundary_vintage(config, year, layer) == expected
+
+
+def test_boundary_vintage_without_the_section():
+    assert boundary_vintage({}, 2018, "cousub") == 2018
+
+
+def test_crosswalk_applies_to_connecticut_2023(config):
+    spec = tract_crosswalk_for(config, "09", 2023)
+    assert spec == config["tract_geoid_crosswalks"]["09"]
+    assert spec["path"] == "crosswalks/ct_tract_2020_to_2022.csv"
+    assert spec["boundary_geoid_column"] == "tract_fips_2020"
+    assert spec["acs_geoid_column"] == "Tract_fips_2022"
+    spec["path"] = "changed"  # a copy: the config is untouched
+    assert config["tract_geoid_crosswalks"]["09"]["path"] == "crosswalks/ct_tract_2020_to_2022.csv"
+
+
+@pytest.mark.parametrize(
+    ("state", "year"),
+    [
+        ("09", 2019),  # before the planning regions
+        ("09", 2022),  # unlisted year: 2022 boundaries already carry the new codes
+        ("25", 2023),  # no crosswalk for Massachusetts
+    ],
+)
+def test_crosswalk_does_not_apply(config, state, year):
+    assert tract_crosswalk_for(config, state, year) is None
+
+
+def test_crosswalk_applies_whenever_boundaries_are_older_than_its_first_year(config):
+    config["boundary_vintages"]["2022"] = {"tract": 2020, "cousub": 2020}
+    assert tract_crosswalk_for(config, "09", 2022) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Results version
+# --------------------------------------------------------------------------------------------
+
+
+def test_results_version_format(config):
+    version = results_version(config, "0123abcd")
+    assert re.fullmatch(r"acs2023_cfg[0-9a-f]{8}_code0123abcd", version), version
+
+
+def test_results_version_names_every_year(raw_config, schema):
+    config = validate_config(with_changes(raw_config, years=["2023", "2019"]), schema)
+    assert results_version(config, "0123abcd").startswith("acs2019+2023_")
+    # Unsorted integer years, unvalidated, give the same prefix.
+    assert results_version(with_changes(raw_config, years=[2023, 2019]), "x").startswith(
+        "acs2019+2023_"
+    )
+
+
+def test_results_version_is_identical_for_equal_configs(raw_config, schema):
+    first = validate_config(raw_config, schema)
+    second = validate_config(copy.deepcopy(raw_config), schema)
+    assert first is not second
+    assert results_version(first, "0123abcd") == results_version(second, "0123abcd")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"crs": "EPSG:3338"},
+        {"years": [2019, 2023]},
+        {"states": ["09", "25"]},
+        {"groups": ["black_nh", "hispanic"]},
+        {"boundary_vintages": {"2019": {"tract": 2019, "cousub": 2019}}},
+        {"download": {"max_attempts": 3}},
+        {"mirror": "../shared/data"},
+    ],
+)
+def test_results_version_changes_with_any_config_value(raw_config, schema, changes):
+    base = validate_config(raw_config, schema)
+    changed = validate_config(with_changes(raw_config, **changes), schema)
+    assert results_version(changed, "0123abcd") != results_version(base, "0123abcd")
+
+
+def test_results_version_changes_with_the_code_hash(config):
+    assert results_version(config, "0123abcd") != results_version(config, "0123abce")
+
+
+def test_results_version_ignores_where_the_mirror_is(raw_config, schema):
+    here = validate_config(with_changes(raw_config, mirror="../shared/data"), schema)
+    there = validate_config(with_changes(raw_config, mirror="/mnt/frozen/inputs"), schema)
+    none = validate_config(with_changes(raw_config, mirror=None), schema)
+    assert results_version(here, "c0de") == results_version(there, "c0de")
+    assert results_version(here, "c0de") != results_version(none, "c0de")
+
+
+def test_code_fingerprint_follows_code_files_only(tmp_path):
+    # Synthetic workflow tree: code files plus build debris that must not count.
+    (tmp_path / "workflow" / "scripts").mkdir(parents=True)
+    (tmp_path / "Snakefile").write_text("rule all:\n    input: []\n")
+    script = tmp_path / "workflow" / "scripts" / "step.py"
+    script.write_text("print('a')\n")
+    first = code_fingerprint(tmp_path, ["Snakefile", "workflow"])
+    assert re.fullmatch(r"[0-9a-f]{8}", first)
+    (tmp_path / "workflow" / "scripts" / "step.cpython-311.pyc").write_bytes(b"\x00\x01")
+    (tmp_path / "workflow" / "scratch.parquet").write_bytes(b"PAR1")
+    assert code_fingerprint(tmp_path, ["Snakefile", "workflow"]) == first
+    script.write_text("print('b')\n")
+    assert code_fingerprint(tmp_path, ["Snakefile", "workflow"]) != first
