@@ -23,4 +23,4 @@ rule all:
 
 
 onsuccess:
-    point_latest_at(VERSION)
+    point_latest_at(VERSION, final_outputs())

@@ -201,6 +201,26 @@ def test_every_annotation_code_becomes_missing(code):
     assert math.isnan(table.loc[0, "median_household_income"])
 
 
+def test_controlled_estimate_moe_becomes_zero(caplog):
+    # Synthetic: -555555555 in an MOE marks a controlled estimate, whose MOE is 0 (Census
+    # annotation notes); so nonwhite_moe = sqrt(0² + white_nh_moe²) = white_nh_moe = 7.
+    raw = api_table(
+        [
+            (
+                "400101",
+                name_2023("4001.01"),
+                {"B03002_001M": "-555555555", "B03002_003M": "7"},
+            )
+        ]
+    )
+    with caplog.at_level(logging.INFO, logger="housing_segregation.acs"):
+        table = tidy_acs_tracts(raw, year=2023, source="synthetic.json")
+    assert table.loc[0, "total_moe"] == pytest.approx(0.0)
+    assert table.loc[0, "nonwhite_moe"] == pytest.approx(7.0)
+    assert any("total_moe were annotation code -555555555" in r.getMessage()
+               and r.getMessage().endswith("set to 0") for r in caplog.records)  # fmt: skip
+
+
 def test_annotation_codes_are_logged_with_counts(raw_2023, caplog):
     # Synthetic: a second -222222222 in white_nh_moe (tract C) so one count is 2.
     raw_2023[1][raw_2023[0].index("B03002_003M")] = "-222222222"
@@ -215,7 +235,7 @@ def test_annotation_codes_are_logged_with_counts(raw_2023, caplog):
         "1 value(s) of poverty_ratio_under_0_50_moe were annotation code -222222222",
         "1 value(s) of median_household_income were annotation code -666666666",
         "1 value(s) of median_household_income_moe were annotation code -222222222",
-        "6 annotation value(s) set to missing in all",
+        "6 annotation value(s) in all",
     ]
     for text in expected:
         assert any(text in m and m.startswith("synthetic.json") for m in messages), text

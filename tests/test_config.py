@@ -298,7 +298,6 @@ def test_results_version_is_identical_for_equal_configs(raw_config, schema):
         {"states": ["09", "25"]},
         {"groups": ["black_nh", "hispanic"]},
         {"boundary_vintages": {"2019": {"tract": 2019, "cousub": 2019}}},
-        {"download": {"max_attempts": 3}},
         {"mirror": "../shared/data"},
     ],
 )
@@ -310,6 +309,19 @@ def test_results_version_changes_with_any_config_value(raw_config, schema, chang
 
 def test_results_version_changes_with_the_code_hash(config):
     assert results_version(config, "0123abcd") != results_version(config, "0123abce")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"download": {"max_attempts": 3}},
+        {"download": {"census_api_base": "https://proxy.example.org/census"}},
+    ],
+)
+def test_results_version_ignores_how_inputs_are_fetched(raw_config, schema, changes):
+    base = validate_config(raw_config, schema)
+    changed = validate_config(with_changes(raw_config, **changes), schema)
+    assert results_version(changed, "0123abcd") == results_version(base, "0123abcd")
 
 
 def test_results_version_ignores_where_the_mirror_is(raw_config, schema):
@@ -333,3 +345,34 @@ def test_code_fingerprint_follows_code_files_only(tmp_path):
     assert code_fingerprint(tmp_path, ["Snakefile", "workflow"]) == first
     script.write_text("print('b')\n")
     assert code_fingerprint(tmp_path, ["Snakefile", "workflow"]) != first
+
+
+# --------------------------------------------------------------------------------------------
+# Checks beyond the schema
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("crs", "words"),
+    [
+        ("EPSG:4326", ["'crs'", "not a projected CRS in metres", "EPSG:5070"]),  # degrees
+        ("EPSG:2234", ["'crs'", "not a projected CRS in metres"]),  # Connecticut, US feet
+        ("EPSG:99999", ["'crs'", "not a known CRS"]),
+    ],
+)
+def test_crs_must_be_projected_in_metres(raw_config, schema, crs, words):
+    message = config_error(raw_config, schema, crs=crs)
+    for word in words:
+        assert word in message
+
+
+def test_single_digit_state_strings_are_padded(raw_config, schema):
+    # Snakemake reads `--config states=[9]` as ["9"].
+    assert validate_config(with_changes(raw_config, states=["9"]), schema)["states"] == ["09"]
+
+
+@pytest.mark.parametrize(
+    ("year", "expected"), [(2010, 2014), (2013, 2014), (2014, 2014), (2021, 2021)]
+)
+def test_unlisted_years_use_the_first_vintage_in_todays_layout(year, expected):
+    assert boundary_vintage({"boundary_vintages": {}}, year, "tract") == expected

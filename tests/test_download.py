@@ -539,6 +539,18 @@ def test_fetch_acs_table_splits_and_merges(
     assert record.bytes == destination.stat().st_size
     assert record.sha256 == sha256_file(destination)
     assert record.etag is None
+    # Each response is recorded as the server sent it, before the join.
+    sent = [
+        json.dumps(
+            [[row[header.index(name)] for name in [*get, *GEO_COLUMNS]] for row in acs_table]
+        ).encode()
+        for get in gets
+    ]
+    assert [r["url"] for r in record.responses] == list(record.urls)
+    assert [r["bytes"] for r in record.responses] == [len(body) for body in sent]
+    assert [r["sha256"] for r in record.responses] == [
+        hashlib.sha256(body).hexdigest() for body in sent
+    ]
     assert listing(tmp_path) == ["acs.json"]
 
 

@@ -286,12 +286,11 @@ def test_attach_rejects_boundary_tracts_missing_from_the_crosswalk():
         attach_tract_geometry(acs, tract_frame(), crosswalk=partial)
 
 
-def test_attach_warns_about_polygons_without_acs_tract(caplog):
+def test_attach_rejects_polygons_without_acs_tract():
+    # A polygon with no ACS row means a truncated ACS file (or one of another state).
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200)])
-    with caplog.at_level(logging.WARNING, logger="housing_segregation.geography"):
-        joined = attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
-    assert sorted(joined["geoid"]) == NEW[:2]
-    assert any(NEW[2] in r.getMessage() for r in caplog.records)
+    with pytest.raises(ValueError, match=f"1 tract polygon.*{NEW[2]}"):
+        attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
 
 
 # --------------------------------------------------------------------------------------------

@@ -431,6 +431,30 @@ def test_ct_interaction_matches_direct_formula(ct_2023):
         assert row["value"] == pytest.approx(expected, abs=1e-12), row.to_dict()
 
 
+#: B03002 splits the population into these groups: total = their sum in every tract.
+PARTITION = ["white_nh", "black_nh", "aian_nh", "asian_nh", "nhpi_nh", "other_nh",
+             "two_or_more_nh", "hispanic"]  # fmt: skip
+
+
+def test_ct_interaction_adds_up_to_pysal_exposure_to_everyone_else(ct_2023):
+    """An anchor independent of our formula: exposure of g to white_nh (the table value)
+    plus exposure to each other group of the partition must equal PySAL's Interaction,
+    the exposure of g to everyone not in g."""
+    tracts, table = ct_2023
+    populated = tracts[tracts["total"] > 0]
+    assert (populated[PARTITION].sum(axis=1) == populated["total"]).all()
+    rows = table[table["index"] == "interaction"]
+    for _, row in rows.iterrows():
+        units = units_of(tracts, row)
+        units = units[units["total"] > 0]
+        group = row["group"]
+        members = [k for k in PARTITION if k != REFERENCE] if group == "nonwhite" else [group]
+        others = [k for k in PARTITION if k not in members and k != REFERENCE]
+        rest = sum(interaction(units[group], units[k], units["total"]) for k in others)
+        expected = pysal(Interaction, units[[group, "total"]], group, "total")
+        assert row["value"] + rest == pytest.approx(expected, abs=1e-12), row.to_dict()
+
+
 def test_ct_poverty_dissimilarity_matches_pysal(ct_2023):
     tracts, table = ct_2023
     rows = table[table["group"] == "below_poverty"]

@@ -189,6 +189,10 @@ def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
     assert provenance["results_version"] == latest.resolve().name
     assert provenance["software"]["snakemake"]
     assert "commit" in provenance["git"]
+    code = provenance["code"]
+    assert code["Snakefile"] == hashlib.sha256((ROOT / "Snakefile").read_bytes()).hexdigest()
+    assert "requirements.lock" in code
+    assert "workflow/scripts/housing_segregation/indices.py" in code
     for path in (mirror_run / "results").rglob("*"):
         if path.is_file():
             assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path
@@ -304,6 +308,7 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     for record in provenance["inputs"]:
         assert record["source"] == "download"
         assert record["url"].startswith(base)
+        assert all(response["url"].startswith(base) for response in record["responses"])
         local = workdir / "resources" / record["layout_path"]
         assert record["sha256"] == hashlib.sha256(local.read_bytes()).hexdigest()
     assert {r["layout_path"] for r in provenance["inputs"]} >= {
@@ -313,3 +318,22 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     for path in workdir.rglob("*"):
         if path.is_file():
             assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.e2e
+def test_changed_input_under_the_same_version_is_refused(mirror_run, shared_data, tmp_path):
+    """A raw input edited under the same name must not rewrite the version's numbers."""
+    mirror = tmp_path / "mirror"
+    for folder in ("census-api", "boundaries", "crosswalks"):
+        shutil.copytree(shared_data / folder, mirror / folder)
+    acs = mirror / "census-api" / "acs5_2023_tract_state09.json"
+    acs.write_text(acs.read_text().replace('"2833"', '"2834"', 1))
+    table = mirror_run / "results" / "latest" / "tables" / "indices.csv"
+    before = table.read_bytes()
+    result = snakemake(
+        mirror_run, "--cores", "2", "--config", f"mirror={mirror}", "years=[2019,2023]"
+    )
+    assert result.returncode != 0
+    assert "census-api/acs5_2023_tract_state09.json" in result.stderr + result.stdout
+    assert "never rewritten" in result.stderr + result.stdout
+    assert table.read_bytes() == before

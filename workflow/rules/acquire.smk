@@ -1,5 +1,8 @@
 # Downloads into the raw cache (resources/), in the raw-input layout. With `mirror` set,
 # no rule here is needed: inputs are read from the mirror instead.
+#
+# The scripts read config["download"] (retries, timeouts, base URLs) themselves rather than
+# through params: how a file is fetched must not make Snakemake fetch it again.
 
 
 # Downloads need the network, which cluster compute nodes often lack.
@@ -18,8 +21,7 @@ rule download_acs:
     conda:
         "../envs/pipeline.yaml"
     params:
-        retry=retry_settings,
-        base_url=census_api_base,
+        variables=acs_api_variables,
     script:
         "../scripts/download_acs.py"
 
@@ -36,9 +38,6 @@ rule download_boundaries:
         "logs/download/cb_{vintage}_{state}_{layer}_500k.log",
     conda:
         "../envs/pipeline.yaml"
-    params:
-        retry=retry_settings,
-        base_url=boundaries_base,
     script:
         "../scripts/download_boundaries.py"
 
@@ -53,6 +52,5 @@ rule download_crosswalk:
         "../envs/pipeline.yaml"
     params:
         url=crosswalk_url,
-        retry=retry_settings,
     script:
         "../scripts/download_crosswalk.py"

@@ -7,7 +7,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from housing_segregation import paths
+from housing_segregation.acs import api_variables
 from housing_segregation.paths import point_latest_at
+from housing_segregation.provenance import check_inputs_unchanged
 from housing_segregation.config import (
     boundary_vintage,
     code_fingerprint,
@@ -26,9 +28,7 @@ config.clear()
 config.update(_validated)
 
 MIRROR = config["mirror"]
-VERSION = results_version(
-    config, code_fingerprint(WORKFLOW_ROOT, ["Snakefile", "workflow"])
-)
+VERSION = results_version(config, code_fingerprint(WORKFLOW_ROOT))
 RESULTS = f"results/{VERSION}"
 RAW = str(paths.RAW_CACHE)
 
@@ -118,19 +118,25 @@ def crosswalk_url(wildcards):
     raise ValueError(f"no tract_geoid_crosswalks entry has path {wanted!r}")
 
 
-RETRY_SETTINGS = ("max_attempts", "backoff_seconds", "timeout_seconds")
+def acs_api_variables(wildcards):
+    """The API variables, as a param so that changing the list downloads the tables again."""
+    return api_variables()
 
 
-def retry_settings(wildcards):
-    return {key: config["download"][key] for key in RETRY_SETTINGS}
+def focal_groups(wildcards):
+    return config["groups"]
 
 
-def census_api_base(wildcards):
-    return config["download"]["census_api_base"]
+def reference_group(wildcards):
+    return config["reference_group"]
 
 
-def boundaries_base(wildcards):
-    return config["download"]["boundaries_base"]
+def unit_level(wildcards):
+    return config["unit_level"]
+
+
+def resolved_config(wildcards):
+    return config
 
 
 def crs(wildcards):
@@ -145,6 +151,9 @@ def tract_boundary_name(wildcards):
     return Path(boundary_file(wildcards.state, wildcards.year, "tract")).name.split(
         "."
     )[0]
+
+
+check_inputs_unchanged(f"{RESULTS}/provenance.json", raw_inputs_used())
 
 
 def final_outputs():

@@ -11,9 +11,9 @@ rule compute_indices:
     conda:
         "../envs/pipeline.yaml"
     params:
-        groups=config["groups"],
-        reference_group=config["reference_group"],
-        unit_level=config["unit_level"],
+        groups=focal_groups,
+        reference_group=reference_group,
+        unit_level=unit_level,
     script:
         "../scripts/compute_indices.py"
 

@@ -27,7 +27,7 @@ rule plot_dissimilarity:
     conda:
         "../envs/pipeline.yaml"
     params:
-        groups=config["groups"],
+        groups=focal_groups,
         analysis_version=analysis_version,
     script:
         "../scripts/plot_dissimilarity.py"
@@ -48,7 +48,7 @@ rule record_provenance:
         layout_paths=list(raw_inputs_used()),
         from_mirror=bool(MIRROR),
         version=VERSION,
-        config=config,
+        config=resolved_config,
         workflow_root=str(WORKFLOW_ROOT),
     script:
         "../scripts/record_provenance.py"

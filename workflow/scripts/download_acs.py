@@ -1,16 +1,16 @@
 """Snakemake script: download one state's ACS tract table from the Census Data API."""
 
-from housing_segregation.acs import api_variables
-from housing_segregation.download import fetch_acs_table, write_record
+from housing_segregation.download import fetch_acs_table, retry_options, write_record
 from housing_segregation.logs import log_to
 
 log_to(snakemake.log[0])
+settings = snakemake.config["download"]
 record = fetch_acs_table(
     int(snakemake.wildcards.year),
     snakemake.wildcards.state,
-    api_variables(),
+    snakemake.params.variables,
     snakemake.output.table,
-    base_url=snakemake.params.base_url,
-    **snakemake.params.retry,
+    base_url=settings["census_api_base"],
+    **retry_options(settings),
 )
 write_record(record, snakemake.output.record)

@@ -1,6 +1,6 @@
 """Snakemake script: download a published tract GEOID crosswalk (CSV)."""
 
-from housing_segregation.download import fetch, validate_csv, write_record
+from housing_segregation.download import fetch, retry_options, validate_csv, write_record
 from housing_segregation.logs import log_to
 
 log_to(snakemake.log[0])
@@ -8,6 +8,6 @@ record = fetch(
     snakemake.params.url,
     snakemake.output.table,
     validate=validate_csv,
-    **snakemake.params.retry,
+    **retry_options(snakemake.config["download"]),
 )
 write_record(record, snakemake.output.record)

@@ -6,6 +6,7 @@ from housing_segregation.tracts import build_tract_table
 log_to(snakemake.log[0])
 tracts = build_tract_table(
     year=int(snakemake.wildcards.year),
+    state=snakemake.wildcards.state,
     acs_path=snakemake.input.acs,
     tract_boundaries_path=snakemake.input.tract_boundaries,
     town_boundaries_path=snakemake.input.town_boundaries,

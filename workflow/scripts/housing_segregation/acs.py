@@ -83,6 +83,9 @@ ANNOTATION_CODES: dict[int, str] = {
     -999999999: "estimate or MOE unavailable: too few sample observations",
 }
 
+#: The MOE annotation of a controlled estimate (no sampling error): read as an MOE of 0.
+CONTROLLED_MOE = -555555555
+
 GEOGRAPHY_COLUMNS = ("state", "county", "tract")
 
 
@@ -167,17 +170,24 @@ def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.
                 hits = int((values == jam).sum())
                 if hits:
                     annotations[(jam, target)] += hits
+            if suffix == "M":
+                # A controlled estimate has no sampling error: its MOE is exactly zero.
+                values = values.mask(values == CONTROLLED_MOE, 0)
             tidy[target] = values.mask(values.isin(list(ANNOTATION_CODES))).astype("float64")
     for (jam, target), hits in sorted(annotations.items(), key=lambda item: item[0][1]):
+        outcome = (
+            "set to 0" if jam == CONTROLLED_MOE and target.endswith("_moe") else "set to missing"
+        )
         log.info(
-            "%s: %d value(s) of %s were annotation code %d (%s); set to missing",
+            "%s: %d value(s) of %s were annotation code %d (%s); %s",
             source,
             hits,
             target,
             jam,
             ANNOTATION_CODES[jam],
+            outcome,
         )
-    log.info("%s: %d annotation value(s) set to missing in all", source, annotations.total())
+    log.info("%s: %d annotation value(s) in all", source, annotations.total())
     negative = [
         c for c in ACS_VARIABLES.values() if c not in NON_COUNT_COLUMNS and (tidy[c] < 0).any()
     ]

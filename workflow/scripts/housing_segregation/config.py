@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pyproj
 import yaml
 
 
@@ -61,6 +62,15 @@ def load_schema(schema_path: str | Path) -> dict:
         return yaml.safe_load(handle)
 
 
+def _state_code(value: object) -> object:
+    """9, "9" and "09" all mean Connecticut; anything else is left for the schema to judge."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:02d}"
+    if isinstance(value, str) and value.isdigit() and len(value) == 1:
+        return f"0{value}"
+    return value
+
+
 def _normalise_command_line(config: dict) -> None:
     """Accept what `--config` gives: scalars for lists (`years=2019`), years as strings
     (Snakemake reads `years=[2019,2023]` as ["2019", "2023"]) and states as numbers."""
@@ -72,10 +82,7 @@ def _normalise_command_line(config: dict) -> None:
             int(y) if isinstance(y, str) and y.strip().isdigit() else y for y in config["years"]
         ]
     if isinstance(config.get("states"), list):
-        config["states"] = [
-            f"{s:02d}" if isinstance(s, int) and not isinstance(s, bool) else s
-            for s in config["states"]
-        ]
+        config["states"] = [_state_code(s) for s in config["states"]]
 
 
 def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
@@ -98,15 +105,40 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
             f"config key 'groups': contains the reference group "
             f"{resolved['reference_group']!r}; a group cannot be measured against itself"
         )
+    _check_projected_metres(resolved["crs"])
     resolved["years"] = sorted(resolved["years"])
     resolved["states"] = sorted(resolved["states"])
     return resolved
 
 
+def _check_projected_metres(crs: str) -> None:
+    """Areas, overlays and maps need a projected CRS in metres, not degrees or feet."""
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as error:
+        raise ConfigError(f"config key 'crs': {crs!r} is not a known CRS ({error})") from error
+    units = {axis.unit_name for axis in parsed.axis_info}
+    if not parsed.is_projected or units != {"metre"}:
+        raise ConfigError(
+            f"config key 'crs': {crs!r} ({parsed.name}) is not a projected CRS in metres; "
+            "allowed: a projected EPSG code with metre units, e.g. EPSG:5070"
+        )
+
+
+#: The first cartographic boundary vintage in today's layout; it still has 2010 tracts,
+#: so it serves the ACS years 2010-2013 too.
+FIRST_CARTOGRAPHIC_VINTAGE = 2014
+
+
 def boundary_vintage(config: Mapping[str, Any], year: int, layer: str) -> int:
-    """Boundary-file vintage for an ACS year and a layer ("tract" or "cousub")."""
+    """Boundary-file vintage for an ACS year and a layer ("tract" or "cousub").
+
+    ``boundary_vintages`` decides; an unlisted year uses its own vintage, or the first one
+    published in today's layout (2014, still 2010 tracts) for the ACS years 2010-2013."""
     vintages = config.get("boundary_vintages", {}).get(str(year))
-    return int(vintages[layer]) if vintages else int(year)
+    if vintages:
+        return int(vintages[layer])
+    return max(int(year), FIRST_CARTOGRAPHIC_VINTAGE)
 
 
 def tract_crosswalk_for(config: Mapping[str, Any], state: str, year: int) -> dict | None:
@@ -125,32 +157,43 @@ def _digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()[:8]
 
 
+#: Settings that say how inputs are fetched, not what is computed: kept out of the version.
+TRANSPORT_KEYS = frozenset({"mirror", "download"})
+
+
 def config_fingerprint(config: Mapping[str, Any]) -> str:
-    """Hash of the analysis settings. The mirror's location is not analysis, only its use."""
-    hashed = {key: value for key, value in config.items() if key != "mirror"}
+    """Hash of the analysis settings. Where and how inputs are fetched is not analysis;
+    only whether a mirror is used is recorded."""
+    hashed = {key: value for key, value in config.items() if key not in TRANSPORT_KEYS}
     hashed["input_source"] = "mirror" if config.get("mirror") else "download"
     return _digest(json.dumps(hashed, sort_keys=True, default=str).encode())
 
 
 #: Files that make up the workflow's code, for its fingerprint (no caches or build debris).
 CODE_SUFFIXES = frozenset({".py", ".smk", ".yaml", ".yml", ".json", ".rst", ".md"})
-CODE_NAMES = frozenset({"Snakefile"})
+CODE_NAMES = frozenset({"Snakefile", "requirements.lock", "pyproject.toml", "environment.yml"})
+#: What the code fingerprint covers: the workflow and the pinned software it runs with.
+CODE_PATHS = ("Snakefile", "workflow", "pyproject.toml", "requirements.lock", "environment.yml")
 
 
-def code_fingerprint(root: str | Path, paths: Iterable[str]) -> str:
-    """Hash of every source file under ``paths`` (relative to ``root``), in sorted order."""
+def code_files(root: str | Path, paths: Iterable[str] = CODE_PATHS) -> dict[str, str]:
+    """sha256 of every code file under ``paths`` (relative to ``root``), by relative path."""
     root = Path(root)
-    digest = hashlib.sha256()
     files: list[Path] = []
     for entry in paths:
         target = root / entry
         files.extend(target.rglob("*") if target.is_dir() else [target])
-    for path in sorted(f for f in files if f.is_file()):
-        if path.suffix not in CODE_SUFFIXES and path.name not in CODE_NAMES:
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:8]
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(f for f in files if f.is_file())
+        if path.suffix in CODE_SUFFIXES or path.name in CODE_NAMES
+    }
+
+
+def code_fingerprint(root: str | Path, paths: Iterable[str] = CODE_PATHS) -> str:
+    """Short hash over the code files' paths and contents (see ``code_files``)."""
+    listing = "".join(f"{path}\0{digest}\n" for path, digest in code_files(root, paths).items())
+    return _digest(listing.encode())
 
 
 def results_version(config: Mapping[str, Any], code_hash: str) -> str:

@@ -84,6 +84,8 @@ class DownloadRecord:
     request that contributed to the file: one URL for :func:`fetch`, one per variable chunk for
     :func:`fetch_acs_table` (then ``url`` is the first of them). ``bytes`` and ``sha256``
     describe the file as written, ``attempts`` counts HTTP attempts over all requests.
+    ``responses`` gives each response's URL, bytes and sha256 as received, so an auditor can
+    tie a file joined from several API requests back to what the server sent.
     """
 
     url: str
@@ -96,11 +98,13 @@ class DownloadRecord:
     etag: str | None
     attempts: int
     urls: tuple[str, ...] = ()
+    responses: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (``urls`` as a list)."""
+        """Return a JSON-serialisable dict (``urls`` and ``responses`` as lists)."""
         data = dataclasses.asdict(self)
         data["urls"] = list(self.urls)
+        data["responses"] = [dict(response) for response in self.responses]
         return data
 
 
@@ -324,15 +328,7 @@ def fetch(
             session=active,
             sleep=sleep,
         )
-    return _write_with_record(
-        response.body,
-        Path(destination),
-        urls=(response.url,),
-        http_status=response.status,
-        last_modified=response.last_modified,
-        etag=response.etag,
-        attempts=response.attempts,
-    )
+    return _write_with_record(response.body, Path(destination), [response])
 
 
 def fetch_acs_table(
@@ -386,17 +382,7 @@ def fetch_acs_table(
             )
             for chunk in chunks
         ]
-    body = _merge_acs_chunks(chunks, responses)
-    single = responses[0] if len(responses) == 1 else None
-    return _write_with_record(
-        body,
-        Path(destination),
-        urls=tuple(response.url for response in responses),
-        http_status=responses[-1].status,
-        last_modified=single.last_modified if single else None,
-        etag=single.etag if single else None,
-        attempts=sum(response.attempts for response in responses),
-    )
+    return _write_with_record(_merge_acs_chunks(chunks, responses), Path(destination), responses)
 
 
 def write_record(record: DownloadRecord, path: Path) -> None:
@@ -540,27 +526,33 @@ def _index_acs_chunk(
 
 
 def _write_with_record(
-    body: bytes,
-    destination: Path,
-    *,
-    urls: tuple[str, ...],
-    http_status: int,
-    last_modified: str | None,
-    etag: str | None,
-    attempts: int,
+    body: bytes, destination: Path, responses: Sequence[_Response]
 ) -> DownloadRecord:
+    """Write ``body`` atomically and describe it. Last-Modified and ETag are kept only when
+    a single response produced the file."""
     _write_atomically(body, destination)
+    single = responses[0] if len(responses) == 1 else None
     record = DownloadRecord(
-        url=urls[0],
+        url=responses[0].url,
         destination=str(destination),
         bytes=len(body),
         sha256=hashlib.sha256(body).hexdigest(),
         retrieved_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        http_status=http_status,
-        last_modified=last_modified,
-        etag=etag,
-        attempts=attempts,
-        urls=urls,
+        http_status=responses[-1].status,
+        last_modified=single.last_modified if single else None,
+        etag=single.etag if single else None,
+        attempts=sum(response.attempts for response in responses),
+        urls=tuple(response.url for response in responses),
+        responses=tuple(
+            {
+                "url": response.url,
+                "bytes": len(response.body),
+                "sha256": hashlib.sha256(response.body).hexdigest(),
+                "last_modified": response.last_modified,
+                "etag": response.etag,
+            }
+            for response in responses
+        ),
     )
     LOG.info("wrote %s: %d bytes, sha256 %s", destination, record.bytes, record.sha256)
     return record
@@ -653,3 +645,12 @@ def _key_forms(api_key: str | None) -> set[str]:
     if not api_key:
         return set()
     return {api_key, quote(api_key, safe=""), quote_plus(api_key)}
+
+
+#: Keys of the ``download`` config section that ``fetch`` and ``fetch_acs_table`` take.
+RETRY_OPTIONS = ("max_attempts", "backoff_seconds", "timeout_seconds")
+
+
+def retry_options(download_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The retry and timeout keyword arguments from the ``download`` config section."""
+    return {key: download_config[key] for key in RETRY_OPTIONS if key in download_config}

@@ -154,8 +154,11 @@ def dissimilarity_chart(
         raise ValueError("indices: no dissimilarity values against white_nh to plot")
     year = int(pairs["year"].iloc[0])
     groups = [group for group in groups if group in set(pairs["group"])]
-    lead = groups[0]
     counties = pairs[pairs["geography_level"] == "county"]
+    if counties.empty:
+        raise ValueError("indices: no county-level dissimilarity values to plot")
+    # The title reports the first group measured in the counties.
+    lead = next(group for group in groups if group in set(counties["group"]))
     state = pairs[pairs["geography_level"] == "state"]
     order = counties[counties["group"] == lead].sort_values("value")["geography_name"].tolist()
     names = [*order, *state["geography_name"].drop_duplicates()]
@@ -170,7 +173,7 @@ def dissimilarity_chart(
             colour, marker = style.GROUP_STYLES.get(group, ("#555555", "o"))
             values = pairs[pairs["group"] == group]
             # A small vertical dodge per group, so equal values do not hide each other.
-            dodge = 0.12 * (rank - (len(groups) - 1) / 2)
+            dodge = 0.16 * ((len(groups) - 1) / 2 - rank)
             ax.scatter(
                 values["value"],
                 values["geography_name"].map(rows) + dodge,

@@ -115,9 +115,13 @@ def attach_tract_geometry(
             int(unmatched.sum()),
             ", ".join(joined.loc[unmatched, "geoid"]),
         )
-    unused = set(shapes["geoid"]) - set(tracts["geoid"])
+    unused = sorted(set(shapes["geoid"]) - set(tracts["geoid"]))
     if unused:
-        log.warning("%s: %d polygon(s) have no ACS tract: %s", source, len(unused), sorted(unused))
+        # A truncated ACS file or one of another state would otherwise lose people silently.
+        raise ValueError(
+            f"{source}: {len(unused)} tract polygon(s) have no row in the ACS table, e.g. "
+            f"{', '.join(unused[:5])}. Is the ACS file complete and of the same state?"
+        )
     joined = joined.loc[~unmatched].drop(columns="_merge")
     return gpd.GeoDataFrame(joined, geometry="geometry", crs=boundaries.crs)
 
@@ -166,5 +170,7 @@ def assign_towns(
     result = tracts.copy()
     result["town_cousub_fips"] = result["geoid"].map(best["COUSUBFP"])
     result["town_name"] = result["geoid"].map(best["NAME"])
+    # How much of the tract lies in its town: below 1 the tract straddles a town line.
+    result["town_area_share"] = result["geoid"].map(share.clip(upper=1.0)).round(4)
     result["town_geoid"] = result["county_geoid"] + result["town_cousub_fips"]
     return result.drop(columns="town_cousub_fips")

@@ -145,7 +145,8 @@ def sort_indices(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_indices_csv(table: pd.DataFrame, path) -> None:
-    """Write indices.csv with IDs as strings and values at full float precision."""
+    """Write indices.csv with IDs as strings and values to 10 significant digits (far below
+    ACS sampling error, and free of float noise that would differ between platforms)."""
     table[INDEX_COLUMNS].to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 #: The raw download cache, in the same layout as any mirror.
 RAW_CACHE = Path("resources")
-#: Download records (URL, hash, headers) of files in the raw cache, mirroring its layout.
-DOWNLOAD_RECORDS = RAW_CACHE / "download-records"
 
 
 def acs_layout(year: int | str, state: str) -> str:
@@ -18,8 +17,9 @@ def boundary_layout(vintage: int | str, state: str, layer: str, extension: str =
     return f"boundaries/cb_{vintage}_{state}_{layer}_500k.{extension}"
 
 
-def download_record_path(layout_path: str) -> Path:
-    return DOWNLOAD_RECORDS / f"{layout_path}.json"
+def download_record_path(layout_path: str, root: str | Path = RAW_CACHE) -> Path:
+    """Where the download record of a raw input lives, under a raw cache or mirror root."""
+    return Path(root) / "download-records" / f"{layout_path}.json"
 
 
 def mirror_file(mirror: str | Path, candidates: list[str]) -> str:
@@ -35,12 +35,17 @@ def mirror_file(mirror: str | Path, candidates: list[str]) -> str:
     raise FileNotFoundError(f"mirror {mirror} has none of: {looked}")
 
 
-def point_latest_at(version: str, results_root: str | Path = "results") -> None:
-    """Make ``results/latest`` a relative symlink to ``results/<version>``, atomically."""
+def point_latest_at(
+    version: str, required: Iterable[str], results_root: str | Path = "results"
+) -> bool:
+    """Point ``results/latest`` at ``results/<version>`` (a relative symlink, replaced
+    atomically), but only once every ``required`` output of that version exists, so a
+    partial run (``--until``, a pre-fetch of inputs) never becomes "latest"."""
     root = Path(results_root)
-    if not (root / version).is_dir():
-        raise FileNotFoundError(f"{root / version} does not exist")
+    if not all(Path(path).exists() for path in required):
+        return False
     staging = root / f".latest.{version}"
     staging.unlink(missing_ok=True)
     staging.symlink_to(version, target_is_directory=True)
     staging.replace(root / "latest")
+    return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -10,6 +9,10 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .config import code_files
+from .download import sha256_file
+from .paths import download_record_path
 
 #: Packages whose versions are recorded (the project's direct dependencies).
 RECORDED_PACKAGES = (
@@ -32,48 +35,82 @@ RECORDED_PACKAGES = (
 )
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: Fields of a download record that describe where and when a file was fetched.
+DOWNLOAD_FIELDS = ("url", "urls", "responses", "retrieved_at", "last_modified", "etag")
 
 
-def input_record(
-    layout_path: str,
-    local_path: str | Path,
-    *,
-    from_mirror: bool,
-    download_record: Path | None,
-) -> dict[str, Any]:
+def _download_fields(record_path: Path, sha256: str) -> dict[str, Any] | None:
+    """The origin fields of a download record, if it exists and describes this content."""
+    if not record_path.is_file():
+        return None
+    downloaded = json.loads(record_path.read_text(encoding="utf-8"))
+    if downloaded.get("sha256") != sha256:
+        return None
+    return {key: downloaded[key] for key in DOWNLOAD_FIELDS if downloaded.get(key) is not None}
+
+
+def input_record(layout_path: str, local_path: str | Path, *, from_mirror: bool) -> dict[str, Any]:
     """Describe one raw input: its place in the raw layout, origin, size and hash.
 
-    A downloaded file's record (URL, retrieval time, Last-Modified, ETag) is merged in;
-    its hash must still match the file on disk, or the cache was altered since.
+    A downloaded file's record (URL, retrieval time, each response's hash, Last-Modified,
+    ETag) is merged in, and must match the file on disk, or the cache was altered since.
+    A mirror made from someone's raw cache may carry those records too; when one matches
+    the file, it is kept as ``original_download``.
     """
     local_path = Path(local_path)
     record: dict[str, Any] = {
         "layout_path": layout_path,
         "bytes": local_path.stat().st_size,
-        "sha256": sha256_of(local_path),
+        "sha256": sha256_file(local_path),
     }
+    # The file sits at <root>/<layout_path>; its download record at <root>/download-records/.
+    root = Path(local_path.as_posix()[: -len(layout_path)] or ".")
+    origin = _download_fields(download_record_path(layout_path, root=root), record["sha256"])
     if from_mirror:
         record.update({"source": "mirror", "mirror_path": str(local_path)})
+        if origin:
+            record["original_download"] = origin
         return record
-    if download_record is None:
-        raise ValueError(f"{local_path}: no download record; was the file put there by hand?")
-    downloaded = json.loads(Path(download_record).read_text(encoding="utf-8"))
-    if downloaded.get("sha256") != record["sha256"]:
+    if origin is None:
         raise ValueError(
-            f"{local_path}: sha256 differs from its download record {download_record}; "
-            "the raw cache was changed after download"
+            f"{local_path}: no download record with its sha256 under {root / 'download-records'}; "
+            "the raw cache was changed after download, or the file was put there by hand"
         )
-    record["source"] = "download"
-    for key in ("url", "urls", "retrieved_at", "last_modified", "etag", "http_status"):
-        if downloaded.get(key) is not None:
-            record[key] = downloaded[key]
-    return record
+    return {**record, "source": "download", **origin}
+
+
+def input_records(raw_inputs: Mapping[str, str], *, from_mirror: bool) -> list[dict[str, Any]]:
+    """Records of every raw input, given as layout path -> local path."""
+    return [
+        input_record(layout_path, local_path, from_mirror=from_mirror)
+        for layout_path, local_path in sorted(raw_inputs.items())
+    ]
+
+
+def check_inputs_unchanged(provenance_path: str | Path, raw_inputs: Mapping[str, str]) -> None:
+    """Refuse to reuse a results version whose outputs came from other input files.
+
+    A version names config and code, not data; this check keeps `results/<version>/` from
+    being rewritten with different numbers when a raw input changes under the same name
+    (a Census revision, an edited mirror). Inputs not on disk yet are skipped.
+    """
+    provenance_path = Path(provenance_path)
+    if not provenance_path.is_file():
+        return
+    recorded = {
+        record["layout_path"]: record["sha256"]
+        for record in json.loads(provenance_path.read_text(encoding="utf-8"))["inputs"]
+    }
+    for layout_path, local_path in sorted(raw_inputs.items()):
+        if layout_path in recorded and Path(local_path).is_file():
+            current = sha256_file(Path(local_path))
+            if current != recorded[layout_path]:
+                raise ValueError(
+                    f"{provenance_path.parent} was made from a different {layout_path} "
+                    f"(sha256 {recorded[layout_path][:12]}…, now {current[:12]}… in "
+                    f"{local_path}). A results version is never rewritten with other "
+                    "numbers: move that folder away to recompute it from the new input."
+                )
 
 
 def git_state(root: str | Path) -> dict[str, Any]:
@@ -86,7 +123,8 @@ def git_state(root: str | Path) -> dict[str, Any]:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # Untracked files count: the code fingerprint includes them.
+        dirty = bool(git("status", "--porcelain"))
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None, "note": "not a git checkout"}
     return {"commit": commit, "dirty": dirty}
@@ -109,10 +147,15 @@ def build_provenance(
     inputs: list[dict[str, Any]],
     workflow_root: str | Path,
 ) -> dict[str, Any]:
+    """Everything a reviewer needs to tie this results version to its inputs and code.
+
+    ``code`` lists the sha256 of every file behind the version's code hash, so the code can
+    be checked even where git is missing or the tree was dirty."""
     return {
         "results_version": version,
         "inputs": sorted(inputs, key=lambda record: record["layout_path"]),
         "config": dict(config),
+        "code": code_files(workflow_root),
         "software": software_versions(),
         "platform": platform.platform(),
         "git": git_state(workflow_root),

@@ -37,9 +37,16 @@ def build_tract_table(
     crs: str,
     crosswalk_path: str | Path | None = None,
     crosswalk_spec: dict | None = None,
+    state: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Join the ACS tract table to tract polygons and towns, in the projected ``crs``."""
+    """Join the ACS tract table to tract polygons and towns, in the projected ``crs``.
+
+    With ``state``, every ACS tract must be of that state (a file under the wrong name
+    would otherwise be measured as another state)."""
     tracts = read_acs_tracts(acs_path, year=year)
+    if state is not None and not (tracts["state_fips"] == state).all():
+        found = sorted(set(tracts["state_fips"]))
+        raise ValueError(f"{acs_path}: expected tracts of state {state}, found states {found}")
     crosswalk = None
     if crosswalk_spec is not None:
         if crosswalk_path is None:
