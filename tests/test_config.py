@@ -75,8 +75,12 @@ def schema_defaults(section: dict) -> dict:
 
 def test_empty_config_gets_every_default(schema):
     validated = validate_config({}, schema)
-    expected_download = schema_defaults(schema["properties"]["download"])
-    assert validated == {**schema_defaults(schema), "download": expected_download}
+    nested = {
+        name: schema_defaults(section)
+        for name, section in schema["properties"].items()
+        if section.get("type") == "object" and "properties" in section
+    }
+    assert validated == {**schema_defaults(schema), **nested}
     # The documented values, spelled out.
     assert validated["states"] == ["09"]
     assert validated["years"] == [2023]

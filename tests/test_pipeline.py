@@ -14,6 +14,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -31,6 +32,9 @@ INDEX_COLUMNS = [
     "value",
     "n_units",
     "population",
+    "se",
+    "ci_low",
+    "ci_high",
 ]
 API_KEY_SENTINEL = "sentinel-census-key-0123456789"
 
@@ -131,6 +135,9 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         "figures/nonwhite_share_09_2023.png",
         "figures/dissimilarity_09_2019.png",
         "figures/dissimilarity_09_2023.png",
+        "figures/recaps_09_2019.png",
+        "figures/recaps_09_2023.png",
+        "data/recaps_09_2023.parquet",
     ):
         path = latest / name
         assert path.is_file() and path.stat().st_size > 1000, name
@@ -143,28 +150,62 @@ def test_indices_table(mirror_run):
     path = mirror_run / "results" / "latest" / "tables" / "indices.csv"
     assert path.read_text().splitlines()[0] == ",".join(INDEX_COLUMNS)
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    values = table["value"].astype(float)
-    assert values.between(0, 1).all()
+    for column in ("value", "se", "ci_low", "ci_high"):
+        table[column] = table[column].astype(float)
+    bounded = ~table["index"].str.startswith("mutual_information")
+    assert table.loc[bounded, "value"].between(0, 1).all()
+    assert (table["value"] >= 0).all()  # M (in nats) is bounded by ln 5, not 1
+    # Every value has a Monte Carlo interval around it.
+    assert (table["se"] > 0).all()
+    assert (table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all()
     assert set(table["year"]) == {"2019", "2023"}
     assert set(table["unit_level"]) == {"tract"}
-    counties = table[table["geography_level"] == "county"]
-    regions_2023 = sorted(set(counties.loc[counties["year"] == "2023", "geography_id"]))
-    counties_2019 = sorted(set(counties.loc[counties["year"] == "2019", "geography_id"]))
-    assert regions_2023 == [f"09{code}" for code in range(110, 200, 10)]
-    assert counties_2019 == ["09001", "09003", "09005", "09007", "09009", "09011", "09013", "09015"]
+
+    def ids(year, level):
+        rows = table[(table["year"] == year) & (table["geography_level"] == level)]
+        return sorted(set(rows["geography_id"]))
+
+    regions = [f"09{code}" for code in range(110, 200, 10)]
+    assert ids("2023", "county") == regions
+    assert ids("2019", "county") == ["09001", "09003", "09005", "09007", "09009", "09011",
+                                     "09013", "09015"]  # fmt: skip
+    assert ids("2023", "planning_region") == ids("2019", "planning_region") == regions
+    # The 2020 delineation's CBSAs; Worcester (49340) reaches into Massachusetts: left out.
+    assert ids("2023", "cbsa") == ["14860", "25540", "35300", "35980", "45860"]
+    assert ids("2023", "state") == ["09"]
+    assert len(ids("2023", "town")) > 50
     state = table[table["geography_level"] == "state"]
-    assert set(state["geography_id"]) == {"09"}
     assert set(state["geography_name"]) == {"Connecticut"}
-    # Every geography has every index: 4 groups x 3 indices + poverty dissimilarity.
-    per_geography = table.groupby(["year", "geography_level", "geography_id"]).size()
-    assert (per_geography == 13).all()
+    # Above the town level every area has every index: 6 comparisons x 9 single-group
+    # indices, 3 multigroup indices and the 2 town parts of M.
+    above_towns = table[table["geography_level"] != "town"]
+    assert (above_towns.groupby(["year", "geography_level", "geography_id"]).size() == 59).all()
     isolation = table[table["index"] == "isolation"]
     assert (isolation["reference_group"] == "").all()
-    assert (table.loc[table["index"] != "isolation", "reference_group"] != "").all()
-    population = state.assign(population=state["population"].astype(int))
-    race = population[population["group"] != "below_poverty"]
-    assert set(race.loc[race["year"] == "2023", "population"]) == {3_598_348}
-    assert set(race.loc[race["year"] == "2019", "population"]) == {3_575_074}
+    assert (table.loc[table["index"] == "dissimilarity", "reference_group"] != "").all()
+    race = state[state["group"].isin(["black_nh", "hispanic", "asian_nh", "nonwhite"])]
+    population = race.assign(population=race["population"].astype(int))
+    assert set(population.loc[population["year"] == "2023", "population"]) == {3_598_348}
+    assert set(population.loc[population["year"] == "2019", "population"]) == {3_575_074}
+    # M splits exactly into its between- and within-town parts.
+    parts = above_towns.pivot_table(
+        index=["year", "geography_level", "geography_id"], columns="index", values="value"
+    )
+    split = parts["mutual_information_between_towns"] + parts["mutual_information_within_towns"]
+    assert np.allclose(split, parts["mutual_information"], atol=2e-9)
+
+
+@pytest.mark.e2e
+def test_recap_table(mirror_run):
+    import geopandas as gpd
+
+    recaps = gpd.read_parquet(mirror_run / "results" / "latest" / "data" / "recaps_09_2023.parquet")
+    assert len(recaps) == 879 and recaps.crs is not None
+    assert 0 < int(recaps["recap"].sum()) < 100
+    flagged = recaps[recaps["recap"]]
+    assert (flagged["nonwhite_share"] >= 0.5).all()
+    assert (flagged["poverty_rate"] >= flagged["poverty_threshold"]).all()
+    assert {"lq_black_nh", "local_entropy", "cbsa_geoid", "town_name"} <= set(recaps.columns)
 
 
 @pytest.mark.e2e
@@ -179,6 +220,7 @@ def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
         "boundaries/cb_2020_09_tract_500k.geojson",
         "boundaries/cb_2020_09_cousub_500k.geojson",
         "crosswalks/ct_tract_2020_to_2022.csv",
+        "delineations/cbsa_2020_state09.csv",
     }
     for layout_path, record in inputs.items():
         real = shared_data / layout_path
@@ -251,6 +293,8 @@ class CensusLikeHandler(http.server.BaseHTTPRequestHandler):
             body = self._zipped_shapefile(shapes[2])
         elif url.path == "/crosswalk.csv":
             body = (self.server.shared_data / "crosswalks/ct_tract_2020_to_2022.csv").read_bytes()
+        elif url.path == "/delineation/list1_2020.xlsx":
+            body = self._national_workbook()
         else:
             self.send_error(404)
             return
@@ -259,6 +303,19 @@ class CensusLikeHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
         self.end_headers()
         self.wfile.write(body)
+
+    def _national_workbook(self) -> bytes:
+        """The delineation rows as the Census publishes them: a workbook with two title
+        lines above the header (only Connecticut's rows exist in the shared data)."""
+        rows = pd.read_csv(
+            self.server.shared_data / "delineations/cbsa_2020_state09.csv", dtype=str
+        )
+        title = pd.DataFrame([["List 1. CORE BASED STATISTICAL AREAS"], [None]])
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer) as writer:
+            title.to_excel(writer, header=False, index=False)
+            rows.to_excel(writer, startrow=2, index=False)
+        return buffer.getvalue()
 
     def _zipped_shapefile(self, stem: str) -> bytes:
         import geopandas as gpd
@@ -290,6 +347,8 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
         census_api_base=f"{base}/data", boundaries_base=f"{base}/geo/tiger", backoff_seconds=0
     )
     config["tract_geoid_crosswalks"]["09"]["url"] = f"{base}/crosswalk.csv"
+    config["planning_regions"]["09"]["url"] = f"{base}/crosswalk.csv"
+    config["cbsa_delineation_urls"] = {"2020": f"{base}/delineation/list1_2020.xlsx"}
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     try:
         result = snakemake(workdir, "--cores", "2", env_key=True)
@@ -324,7 +383,7 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
 def test_changed_input_under_the_same_version_is_refused(mirror_run, shared_data, tmp_path):
     """A raw input edited under the same name must not rewrite the version's numbers."""
     mirror = tmp_path / "mirror"
-    for folder in ("census-api", "boundaries", "crosswalks"):
+    for folder in ("census-api", "boundaries", "crosswalks", "delineations"):
         shutil.copytree(shared_data / folder, mirror / folder)
     acs = mirror / "census-api" / "acs5_2023_tract_state09.json"
     acs.write_text(acs.read_text().replace('"2833"', '"2834"', 1))

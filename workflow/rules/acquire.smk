@@ -10,6 +10,7 @@ localrules:
     download_acs,
     download_boundaries,
     download_crosswalk,
+    download_cbsa_delineation,
 
 
 rule download_acs:
@@ -54,3 +55,21 @@ rule download_crosswalk:
         url=crosswalk_url,
     script:
         "../scripts/download_crosswalk.py"
+
+
+rule download_cbsa_delineation:
+    output:
+        table=f"{RAW}/{paths.delineation_layout('{vintage}', '{state}')}",
+        record=str(
+            paths.download_record_path(
+                paths.delineation_layout("{vintage}", "{state}")
+            )
+        ),
+    log:
+        "logs/download/cbsa_{vintage}_state{state}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        url=delineation_url,
+    script:
+        "../scripts/download_cbsa_delineation.py"

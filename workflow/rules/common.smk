@@ -12,6 +12,7 @@ from housing_segregation.paths import point_latest_at
 from housing_segregation.provenance import check_inputs_unchanged
 from housing_segregation.config import (
     boundary_vintage,
+    cbsa_delineation_vintage,
     code_fingerprint,
     load_schema,
     results_version,
@@ -82,6 +83,12 @@ def tract_inputs(state, year):
     spec = tract_crosswalk_for(config, state, int(year))
     if spec:
         inputs["crosswalk"] = raw_input([spec["path"]])
+    inputs["cbsa_delineation"] = raw_input(
+        [paths.delineation_layout(cbsa_delineation_vintage(config, int(year)), state)]
+    )
+    regions = config["planning_regions"].get(state)
+    if regions:
+        inputs["planning_regions"] = raw_input([regions["path"]])
     return inputs
 
 
@@ -110,12 +117,48 @@ def download_records_used():
 
 
 def crosswalk_url(wildcards):
-    """The URL of the crosswalk stored at crosswalks/<filename> in the raw layout."""
+    """The URL of the table stored at crosswalks/<filename> in the raw layout."""
     wanted = f"crosswalks/{wildcards.filename}"
-    for spec in config["tract_geoid_crosswalks"].values():
-        if spec["path"] == wanted:
-            return spec["url"]
-    raise ValueError(f"no tract_geoid_crosswalks entry has path {wanted!r}")
+    for section in ("tract_geoid_crosswalks", "planning_regions"):
+        for spec in config[section].values():
+            if spec["path"] == wanted:
+                return spec["url"]
+    raise ValueError(
+        f"no tract_geoid_crosswalks or planning_regions entry has path {wanted!r}"
+    )
+
+
+def delineation_url(wildcards):
+    urls = config["cbsa_delineation_urls"]
+    if wildcards.vintage not in urls:
+        raise ValueError(
+            f"config key 'cbsa_delineation_urls': no URL for delineation {wildcards.vintage}"
+        )
+    return urls[wildcards.vintage]
+
+
+def delineation_vintage(wildcards):
+    return cbsa_delineation_vintage(config, int(wildcards.year))
+
+
+def planning_region_spec(wildcards):
+    return config["planning_regions"].get(wildcards.state)
+
+
+def run_states(wildcards):
+    return config["states"]
+
+
+def minimum_units(wildcards):
+    return config["minimum_units"]
+
+
+def uncertainty_settings(wildcards):
+    return config["uncertainty"]
+
+
+def recap_thresholds(wildcards):
+    return config["recap"]
 
 
 def acs_api_variables(wildcards):
@@ -161,4 +204,5 @@ def final_outputs():
     for state, year in state_years():
         outputs.append(f"{RESULTS}/figures/nonwhite_share_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/dissimilarity_{state}_{year}.png")
+        outputs.append(f"{RESULTS}/figures/recaps_{state}_{year}.png")
     return outputs

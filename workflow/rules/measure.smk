@@ -8,12 +8,16 @@ rule compute_indices:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     log:
         f"{RESULTS}/logs/compute_indices_{{state}}_{{year}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/compute_indices_{{state}}_{{year}}.tsv"
     conda:
         "../envs/pipeline.yaml"
     params:
         groups=focal_groups,
         reference_group=reference_group,
         unit_level=unit_level,
+        minimum_units=minimum_units,
+        uncertainty=uncertainty_settings,
     script:
         "../scripts/compute_indices.py"
 
@@ -32,3 +36,18 @@ rule collect_indices:
         "../envs/pipeline.yaml"
     script:
         "../scripts/collect_indices.py"
+
+
+rule flag_recaps:
+    input:
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
+    log:
+        f"{RESULTS}/logs/flag_recaps_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        thresholds=recap_thresholds,
+    script:
+        "../scripts/flag_recaps.py"

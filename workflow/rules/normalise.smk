@@ -13,5 +13,8 @@ rule normalise_tracts:
     params:
         crs=crs,
         crosswalk=crosswalk_spec,
+        cbsa_delineation_vintage=delineation_vintage,
+        run_states=run_states,
+        planning_regions=planning_region_spec,
     script:
         "../scripts/normalise_tracts.py"

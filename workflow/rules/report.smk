@@ -33,6 +33,22 @@ rule plot_dissimilarity:
         "../scripts/plot_dissimilarity.py"
 
 
+rule map_recaps:
+    input:
+        recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
+    output:
+        figure=f"{RESULTS}/figures/recaps_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/map_recaps_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        delineation=delineation_vintage,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/map_recaps.py"
+
+
 rule record_provenance:
     input:
         raw=list(raw_inputs_used().values()),

@@ -12,5 +12,14 @@ indices = compute_indices(
     groups=snakemake.params.groups,
     reference_group=snakemake.params.reference_group,
     unit_level=snakemake.params.unit_level,
+    minimum_units=snakemake.params.minimum_units,
+    draws=snakemake.params.uncertainty["draws"],
+    interval_level=snakemake.params.uncertainty["level"],
+    # Each state-year draws its own reproducible stream, whatever order jobs run in.
+    seed=[
+        snakemake.params.uncertainty["seed"],
+        int(snakemake.wildcards.year),
+        int(snakemake.wildcards.state),
+    ],
 )
 write_indices_csv(indices, snakemake.output.indices)

@@ -13,5 +13,10 @@ tracts = build_tract_table(
     crs=snakemake.params.crs,
     crosswalk_path=snakemake.input.get("crosswalk"),
     crosswalk_spec=snakemake.params.crosswalk,
+    cbsa_delineation_path=snakemake.input.cbsa_delineation,
+    cbsa_delineation_vintage=snakemake.params.cbsa_delineation_vintage,
+    run_states=snakemake.params.run_states,
+    planning_regions_path=snakemake.input.get("planning_regions"),
+    planning_regions_spec=snakemake.params.planning_regions,
 )
 tracts.to_parquet(snakemake.output.tracts, index=False)

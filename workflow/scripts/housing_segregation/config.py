@@ -141,6 +141,11 @@ def boundary_vintage(config: Mapping[str, Any], year: int, layer: str) -> int:
     return max(int(year), FIRST_CARTOGRAPHIC_VINTAGE)
 
 
+def cbsa_delineation_vintage(config: Mapping[str, Any], year: int) -> int:
+    """The CBSA delineation vintage used for an ACS year."""
+    return int(config["cbsa_delineations"].get(str(year), config["cbsa_delineation_default"]))
+
+
 def tract_crosswalk_for(config: Mapping[str, Any], state: str, year: int) -> dict | None:
     """The tract GEOID crosswalk spec that applies to a state and ACS year, if any."""
     spec = config.get("tract_geoid_crosswalks", {}).get(state)

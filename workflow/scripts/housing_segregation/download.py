@@ -297,6 +297,7 @@ def fetch(
     *,
     params: Mapping[str, str] | None = None,
     validate: Callable[[bytes], None],
+    transform: Callable[[bytes], bytes] | None = None,
     api_key: str | None = None,
     max_attempts: int = 5,
     backoff_seconds: float = 1.0,
@@ -305,6 +306,10 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> DownloadRecord:
     """Download ``url`` to ``destination`` and return its provenance record.
+
+    ``transform``, if given, turns the validated body into what is written (e.g. one
+    state's rows of a national table); the record then describes the written file and, in
+    ``responses``, the body as received.
 
     Retries HTTP 429, 5xx, connection errors, timeouts and truncated bodies, waiting
     ``backoff_seconds * 2**(attempt - 1)`` or the server's numeric ``Retry-After`` (whichever is
@@ -328,7 +333,13 @@ def fetch(
             session=active,
             sleep=sleep,
         )
-    return _write_with_record(response.body, Path(destination), [response])
+    body = response.body
+    if transform is not None:
+        try:
+            body = transform(body)
+        except ValueError as error:
+            raise DownloadError(f"GET {response.url}: {error}") from None
+    return _write_with_record(body, Path(destination), [response])
 
 
 def fetch_acs_table(

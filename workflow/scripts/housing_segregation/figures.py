@@ -220,3 +220,54 @@ def dissimilarity_chart(
             f"5-year estimates, table B03002. Analysis: housing-segregation {analysis_version}.",
         )
     return fig
+
+
+def recap_map(recaps: gpd.GeoDataFrame, *, delineation: str, analysis_version: str) -> plt.Figure:
+    """Map of HUD R/ECAP tracts, with county or region outlines and the towns that have them."""
+    year = int(recaps["year"].iloc[0])
+    state = recaps["state_name"].iloc[0]
+    flagged = recaps[recaps["recap"]]
+    populated = int((recaps["total"] > 0).sum())
+    towns = flagged.groupby("town_name").size().sort_values(ascending=False)
+    colour = style.OKABE_ITO["vermillion"]
+    with plt.rc_context(style.RC):
+        fig, ax = plt.subplots(figsize=(7.5, 6.0))
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
+        recaps.plot(ax=ax, color="#e8e8e8", edgecolor="white", linewidth=0.15)
+        if not flagged.empty:
+            flagged.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.15)
+        areas = recaps.dissolve(by=["county_geoid", "county_name"], as_index=False)
+        areas.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+        for town, count in towns.head(8).items():
+            shape = flagged[flagged["town_name"] == town].union_all()
+            point = label_point(shape)
+            ax.annotate(
+                f"{town} ({count})", (point.x, point.y), xytext=(6, 6), textcoords="offset points",
+                fontsize=7, color="#111111",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )  # fmt: skip
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        handles = [
+            Patch(facecolor=colour, label=f"R/ECAP  ({tract_count_label(len(flagged))})"),
+            Patch(facecolor="#e8e8e8", edgecolor="#999999", linewidth=0.3,
+                  label=f"other tracts  ({tract_count_label(len(recaps) - len(flagged))})"),
+            Line2D([], [], color="#222222", linewidth=0.8,
+                   label=_area_kind(recaps["county_name"]).capitalize()),
+        ]  # fmt: skip
+        ax.legend(handles=handles, title="Census tracts (town: R/ECAP tracts)", loc="lower right",
+                  frameon=True, framealpha=0.9)  # fmt: skip
+        style.headline(
+            fig,
+            f"{len(flagged)} of {state}'s {populated} populated tracts are racially or "
+            f"ethnically\nconcentrated areas of poverty (R/ECAPs)",
+            "HUD rule: ≥ 50% not non-Hispanic white and poverty ≥ 40%, or ≥ 3× the CBSA's mean "
+            f"tract rate if lower; ACS {style.acs_period(year)}",
+        )
+        style.source_line(
+            fig,
+            f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
+            f"5-year estimates, tables B03002 and C17002; CBSA delineation {delineation}. "
+            f"Analysis: housing-segregation {analysis_version}.",
+        )
+    return fig

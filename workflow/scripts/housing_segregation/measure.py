@@ -1,14 +1,29 @@
-"""The measurement stage: indices per geography, as the tidy ``indices.csv`` table."""
+"""The measurement stage: every index per geography, with Monte Carlo intervals, as the
+tidy ``indices.csv`` table."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .indices import dissimilarity, interaction, isolation
+from .indices import (
+    atkinson,
+    correlation_ratio,
+    dissimilarity,
+    entropy,
+    gini,
+    interaction,
+    isolation,
+    multigroup_dissimilarity,
+    multigroup_entropy,
+    mutual_information,
+    mutual_information_decomposition,
+)
+from .uncertainty import COMPOSITES, interval, point_counts, simulate_tract_counts
 
 log = logging.getLogger(__name__)
 
@@ -25,58 +40,139 @@ INDEX_COLUMNS = [
     "value",
     "n_units",
     "population",
+    "se",
+    "ci_low",
+    "ci_high",
 ]
 
-#: Geography level -> (ID column, name column) in the tract table.
+#: Geography level -> (ID column, name column) in the tract table, in report order.
 LEVELS = {
     "state": ("state_fips", "state_name"),
     "county": ("county_geoid", "county_name"),
+    "planning_region": ("planning_region_geoid", "planning_region_name"),
+    "cbsa": ("cbsa_geoid", "cbsa_name"),
+    "town": ("town_geoid", "town_name"),
 }
 
+#: Levels whose areas are split into towns, for the between/within decomposition of M.
+DECOMPOSED_LEVELS = ("state", "county", "planning_region", "cbsa")
 
-def _rows_for_area(
-    units: pd.DataFrame, groups: Iterable[str], reference_group: str, area: str
-) -> list[dict[str, object]]:
-    """Index values for one geography's units (rows lacking geography columns).
+#: The groups of the multigroup indices: they partition the population.
+MULTIGROUP_PARTS = ("white_nh", "black_nh", "hispanic", "asian_nh", "other_race_nh")
+MULTIGROUP = "multigroup"
 
-    A group absent from the area gets no rows (its indices are undefined), and a log line."""
-    rows: list[dict[str, object]] = []
+#: Atkinson shape parameters and their index names.
+ATKINSON_SHAPES = {"atkinson_b01": 0.1, "atkinson_b05": 0.5, "atkinson_b09": 0.9}
 
-    def add(index, group, reference, value, in_scope: pd.DataFrame, universe: str) -> None:
-        rows.append(
-            {
-                "index": index,
-                "group": group,
-                "reference_group": reference,
-                "value": value,
-                "n_units": len(in_scope),
-                "population": float(in_scope[universe].sum()),
-            }
-        )
 
-    populated = units[units["total"] > 0]
-    total = populated["total"]
-    reference = populated[reference_group]
-    if reference.sum() <= 0:
-        log.warning("%s: no %s residents; pairwise indices are left out", area, reference_group)
-    for group in groups:
-        counts = populated[group]
-        if counts.sum() <= 0:
-            log.warning("%s: no %s residents; their indices are left out", area, group)
+@dataclass(frozen=True)
+class Comparison:
+    """A focal group, the group it is compared with, and the population both belong to."""
+
+    group: str
+    reference: str
+    universe: str
+
+
+def comparisons(groups: Iterable[str], reference_group: str) -> list[Comparison]:
+    race = [Comparison(group, reference_group, "total") for group in groups]
+    poverty = [
+        Comparison("below_poverty", "above_poverty", "poverty_universe"),
+        Comparison("below_150_poverty", "above_150_poverty", "poverty_universe"),
+    ]
+    return race + poverty
+
+
+IndexValues = dict[tuple[str, str], "float | np.ndarray"]
+
+
+def single_group_indices(group, reference, universe, reference_name: str) -> IndexValues:
+    """Evenness over the pair (group vs reference), exposure within the universe.
+
+    Arguments have shape (..., n_units); each value has the leading shape.
+    """
+    pair = group + reference
+    values: IndexValues = {
+        ("dissimilarity", reference_name): dissimilarity(group, reference),
+        ("gini", reference_name): gini(group, pair),
+        ("entropy", reference_name): entropy(group, pair),
+        ("isolation", ""): isolation(group, universe),
+        ("interaction", reference_name): interaction(group, reference, universe),
+        ("correlation_ratio", ""): correlation_ratio(group, universe),
+    }
+    for name, shape in ATKINSON_SHAPES.items():
+        values[(name, reference_name)] = atkinson(group, pair, shape)
+    return values
+
+
+def multigroup_indices(parts, towns: np.ndarray | None) -> IndexValues:
+    """Multigroup D, Theil's H and M (shape (..., n_units, n_groups)); with ``towns`` (a
+    town code per unit), M's exact split into between- and within-town parts."""
+    values: IndexValues = {
+        ("multigroup_dissimilarity", ""): multigroup_dissimilarity(parts),
+        ("multigroup_entropy", ""): multigroup_entropy(parts),
+        ("mutual_information", ""): mutual_information(parts),
+    }
+    if towns is not None:
+        _, between, within = mutual_information_decomposition(parts, towns)
+        values[("mutual_information_between_towns", "")] = between
+        values[("mutual_information_within_towns", "")] = within
+    return values
+
+
+@dataclass
+class Area:
+    level: str
+    geography_id: str
+    geography_name: str
+    units: np.ndarray  # positions of the area's tracts in the tract table
+
+
+def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
+    """Every area of every level present in the tract table, with at least the minimum
+    number of populated tracts (others are logged and left out)."""
+    found = []
+    populated = tracts["total"].to_numpy() > 0
+    for level, (id_column, name_column) in LEVELS.items():
+        if id_column not in tracts or tracts[id_column].isna().all():
             continue
-        if reference.sum() > 0:
-            add("dissimilarity", group, reference_group, dissimilarity(counts, reference),
-                populated, "total")  # fmt: skip
-            add("interaction", group, reference_group, interaction(counts, reference, total),
-                populated, "total")  # fmt: skip
-        add("isolation", group, "", isolation(counts, total), populated, "total")
-    in_universe = units[units["poverty_universe"] > 0]
-    below, above = in_universe["below_poverty"], in_universe["above_poverty"]
-    if below.sum() > 0 and above.sum() > 0:
-        add("dissimilarity", "below_poverty", "above_poverty", dissimilarity(below, above),
-            in_universe, "poverty_universe")  # fmt: skip
-    else:
-        log.warning("%s: nobody below or nobody above poverty; no poverty index", area)
+        ids = tracts[id_column].fillna("").astype(str)
+        if level == "cbsa" and "cbsa_complete" in tracts:
+            # A CBSA reaching into states outside the run would be measured wrongly.
+            ids = ids.where(tracts["cbsa_complete"].astype(bool), "")
+        for (geography_id, geography_name), frame in tracts.groupby(
+            [ids, tracts[name_column].fillna("")], sort=True
+        ):
+            if geography_id == "":
+                continue
+            positions = tracts.index.get_indexer(frame.index)
+            count = int(populated[positions].sum())
+            needed = int(minimum_units.get(level, 1))
+            if count < needed:
+                log.info(
+                    "%s %s (%s): %d populated tract(s), fewer than the minimum %d; left out",
+                    level, geography_id, geography_name, count, needed,
+                )  # fmt: skip
+                continue
+            found.append(Area(level, geography_id, geography_name, positions))
+    return found
+
+
+def _evaluate(
+    compute: Callable[..., IndexValues], point_args: tuple, drawn_args: tuple | None, level: float
+) -> list[dict[str, object]]:
+    point = compute(*point_args)
+    drawn = compute(*drawn_args) if drawn_args is not None else {}
+    rows = []
+    for (index, reference), value in point.items():
+        centre = float(value)
+        se, low, high = (
+            interval(drawn[(index, reference)], level, centre) if drawn else (np.nan,) * 3
+        )
+        rows.append(
+            {"index": index, "reference_group": reference, "value": float(value),
+             "se": se, "ci_low": low, "ci_high": high}
+        )  # fmt: skip
     return rows
 
 
@@ -86,47 +182,72 @@ def compute_indices(
     groups: Iterable[str],
     reference_group: str,
     unit_level: str = "tract",
+    minimum_units: Mapping[str, int] | None = None,
+    draws: int = 0,
+    interval_level: float = 0.90,
+    seed: int | list[int] = 0,
 ) -> pd.DataFrame:
-    """Indices for every state and county in ``tracts`` (one state-year of units).
+    """Every index for every area of every level in ``tracts`` (one state-year).
 
-    ``n_units`` counts the units with people (or, for poverty, people with a poverty
-    status); ``population`` is their total population (or poverty universe).
+    With ``draws`` > 0, ``se``, ``ci_low`` and ``ci_high`` come from that many Monte Carlo
+    replicates of the tract counts (``uncertainty.simulate_tract_counts``, seeded with
+    ``seed``); otherwise they are missing. ``n_units`` counts the area's tracts with
+    people in the comparison's universe; ``population`` is that universe's total.
     """
     groups = list(groups)
-    needed = [
-        "total",
-        reference_group,
-        *groups,
-        "poverty_universe",
-        "below_poverty",
-        "above_poverty",
-    ]
-    for column in needed:
-        if column not in tracts:
-            raise ValueError(f"tract table: missing column {column!r}")
-        if tracts[column].isna().any():
-            example = tracts.loc[tracts[column].isna(), "geoid"].iloc[0]
-            raise ValueError(f"tract table: {column} is missing for tract {example}")
     years = tracts["year"].unique()
     if len(years) != 1:
         raise ValueError(f"tract table: expected one year, found {sorted(years)}")
+    tracts = tracts.reset_index(drop=True)
+    tests = comparisons(groups, reference_group)
+    names = sorted(
+        {c for t in tests for c in (t.group, t.reference, t.universe)} | set(MULTIGROUP_PARTS)
+    )
+    for name in names:
+        sources = COMPOSITES.get(name, (name,))
+        for column in sources:
+            if column not in tracts:
+                raise ValueError(f"tract table: missing column {column!r}")
+            if tracts[column].isna().any():
+                example = tracts.loc[tracts[column].isna(), "geoid"].iloc[0]
+                raise ValueError(f"tract table: {column} is missing for tract {example}")
+    point = point_counts(tracts, names)
+    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed) if draws else None
+    towns = pd.factorize(tracts["town_geoid"])[0]
     rows = []
-    for level, (id_column, name_column) in LEVELS.items():
-        for (geography_id, geography_name), units in tracts.groupby(
-            [id_column, name_column], sort=True
-        ):
-            area = f"{level} {geography_id} ({geography_name})"
-            for row in _rows_for_area(units, groups, reference_group, area):
-                rows.append(
-                    {
-                        "year": int(years[0]),
-                        "geography_level": level,
-                        "geography_id": geography_id,
-                        "geography_name": geography_name,
-                        "unit_level": unit_level,
-                        **row,
-                    }
-                )
+    for area in areas(tracts, minimum_units or {}):
+        label = f"{area.level} {area.geography_id} ({area.geography_name})"
+        common = {
+            "year": int(years[0]),
+            "geography_level": area.level,
+            "geography_id": area.geography_id,
+            "geography_name": area.geography_name,
+            "unit_level": unit_level,
+        }
+        for test in tests:
+            units = area.units[point[test.universe][area.units] > 0]
+            if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
+                log.warning("%s: no %s or no %s; their indices are left out",
+                            label, test.group, test.reference)  # fmt: skip
+                continue
+            columns = (test.group, test.reference, test.universe)
+            point_args = (*(point[n][units] for n in columns), test.reference)
+            drawn_args = (*(drawn[n][:, units] for n in columns), test.reference) if drawn else None
+            for row in _evaluate(single_group_indices, point_args, drawn_args, interval_level):
+                rows.append({**common, **row, "group": test.group, "n_units": len(units),
+                             "population": float(point[test.universe][units].sum())})  # fmt: skip
+        units = area.units[point["total"][area.units] > 0]
+        area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
+        point_parts = np.stack([point[p][units] for p in MULTIGROUP_PARTS], axis=-1)
+        drawn_parts = (
+            (np.stack([drawn[p][:, units] for p in MULTIGROUP_PARTS], axis=-1), area_towns)
+            if drawn
+            else None
+        )
+        for row in _evaluate(multigroup_indices, (point_parts, area_towns), drawn_parts,
+                             interval_level):  # fmt: skip
+            rows.append({**common, **row, "group": MULTIGROUP, "n_units": len(units),
+                         "population": float(point["total"][units].sum())})  # fmt: skip
     table = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     table["n_units"] = table["n_units"].astype(np.int64)
     table["population"] = table["population"].round().astype(np.int64)
@@ -155,7 +276,7 @@ def read_indices_csv(path) -> pd.DataFrame:
         path,
         dtype={"geography_id": str, "reference_group": str},
         keep_default_na=False,
-        na_values={"value": [""]},
+        na_values={column: [""] for column in ("value", "se", "ci_low", "ci_high")},
     )
 
 

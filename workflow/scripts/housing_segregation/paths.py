@@ -17,6 +17,10 @@ def boundary_layout(vintage: int | str, state: str, layer: str, extension: str =
     return f"boundaries/cb_{vintage}_{state}_{layer}_500k.{extension}"
 
 
+def delineation_layout(vintage: int | str, state: str) -> str:
+    return f"delineations/cbsa_{vintage}_state{state}.csv"
+
+
 def download_record_path(layout_path: str, root: str | Path = RAW_CACHE) -> Path:
     """Where the download record of a raw input lives, under a raw cache or mirror root."""
     return Path(root) / "download-records" / f"{layout_path}.json"

@@ -9,6 +9,12 @@ import geopandas as gpd
 
 from .acs import read_acs_tracts
 from .geography import assign_towns, attach_tract_geometry, read_boundaries, read_tract_crosswalk
+from .regions import (
+    assign_cbsas,
+    assign_planning_regions,
+    read_cbsa_delineation,
+    read_planning_regions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,11 @@ def build_tract_table(
     crosswalk_path: str | Path | None = None,
     crosswalk_spec: dict | None = None,
     state: str | None = None,
+    cbsa_delineation_path: str | Path | None = None,
+    cbsa_delineation_vintage: int | None = None,
+    run_states: list[str] | None = None,
+    planning_regions_path: str | Path | None = None,
+    planning_regions_spec: dict | None = None,
 ) -> gpd.GeoDataFrame:
     """Join the ACS tract table to tract polygons and towns, in the projected ``crs``.
 
@@ -61,8 +72,24 @@ def build_tract_table(
         tracts, boundaries, crosswalk=crosswalk, source=str(tract_boundaries_path)
     )
     towns = read_boundaries(town_boundaries_path, "cousub")
-    with_towns = assign_towns(with_shapes, towns, crs=crs, source=str(town_boundaries_path))
-    result = with_towns.to_crs(crs)
+    result = assign_towns(with_shapes, towns, crs=crs, source=str(town_boundaries_path))
+    if cbsa_delineation_path is not None:
+        result = assign_cbsas(
+            result,
+            read_cbsa_delineation(cbsa_delineation_path),
+            vintage=int(cbsa_delineation_vintage),
+            run_states=run_states or [state or result["state_fips"].iloc[0]],
+            source=str(cbsa_delineation_path),
+        )
+    if planning_regions_path is not None:
+        regions = read_planning_regions(
+            planning_regions_path,
+            town_column=planning_regions_spec["town_column"],
+            id_column=planning_regions_spec["id_column"],
+            name_column=planning_regions_spec["name_column"],
+        )
+        result = assign_planning_regions(result, regions, source=str(planning_regions_path))
+    result = result.to_crs(crs)
     ordered = ID_COLUMNS + [c for c in result.columns if c not in ID_COLUMNS]
     result = result[ordered].sort_values("geoid", ignore_index=True)
     log.info(
