@@ -174,9 +174,16 @@ def dissimilarity_chart(
             values = pairs[pairs["group"] == group]
             # A small vertical dodge per group, so equal values do not hide each other.
             dodge = 0.16 * ((len(groups) - 1) / 2 - rank)
+            positions = values["geography_name"].map(rows) + dodge
+            if "ci_low" in values and values["ci_low"].notna().any():
+                ax.errorbar(
+                    values["value"], positions,
+                    xerr=[values["value"] - values["ci_low"], values["ci_high"] - values["value"]],
+                    fmt="none", ecolor=colour, elinewidth=1.0, alpha=0.75, zorder=2,
+                )  # fmt: skip
             ax.scatter(
                 values["value"],
-                values["geography_name"].map(rows) + dodge,
+                positions,
                 color=colour,
                 marker=marker,
                 s=36,
@@ -211,8 +218,8 @@ def dissimilarity_chart(
             f"{style.label(lead).capitalize()}–white dissimilarity ranges from "
             f"{lead_values.min():.2f} ({short_area_name(lead_values.idxmin())})\nto "
             f"{lead_values.max():.2f} ({short_area_name(lead_values.idxmax())}) across {kind}",
-            f"Dissimilarity of each group from non-Hispanic white residents over census tracts, "
-            f"ACS {style.acs_period(year)} 5-year estimates",
+            f"Dissimilarity from non-Hispanic white residents over tracts, ACS "
+            f"{style.acs_period(year)}; bars: 90% intervals from ACS margins of error",
         )
         style.source_line(
             fig,

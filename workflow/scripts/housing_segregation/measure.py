@@ -147,7 +147,7 @@ def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
                 continue
             positions = tracts.index.get_indexer(frame.index)
             count = int(populated[positions].sum())
-            needed = int(minimum_units.get(level, 1))
+            needed = int(minimum_units.get(level, 2))  # one tract cannot be uneven
             if count < needed:
                 log.info(
                     "%s %s (%s): %d populated tract(s), fewer than the minimum %d; left out",

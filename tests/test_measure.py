@@ -1,0 +1,78 @@
+"""The measurement stage: levels, minimum sizes and Monte Carlo intervals."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from housing_segregation.measure import INDEX_COLUMNS, compute_indices
+from housing_segregation.tracts import build_tract_table
+
+GROUPS = ["black_nh", "hispanic", "asian_nh", "nonwhite"]
+
+
+@pytest.fixture(scope="module")
+def northeast(shared_data):
+    """Connecticut 2023's Northeastern planning region (26 tracts), with towns and CBSAs."""
+    tracts = build_tract_table(
+        year=2023,
+        state="09",
+        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
+        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
+        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
+        crs="EPSG:5070",
+        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
+        crosswalk_spec={
+            "boundary_geoid_column": "tract_fips_2020",
+            "acs_geoid_column": "Tract_fips_2022",
+        },
+        cbsa_delineation_path=shared_data / "delineations" / "cbsa_2020_state09.csv",
+        cbsa_delineation_vintage=2020,
+        run_states=["09"],
+    )
+    return pd.DataFrame(tracts[tracts["county_geoid"] == "09150"].drop(columns="geometry"))
+
+
+def measure(tracts, **options):
+    return compute_indices(tracts, groups=GROUPS, reference_group="white_nh", **options)
+
+
+def test_intervals_surround_the_value_and_follow_the_seed(northeast):
+    table = measure(northeast, draws=200, seed=[1, 2023, 9], minimum_units={"town": 3})
+    assert list(table.columns) == INDEX_COLUMNS
+    assert (table["se"] > 0).all()
+    assert (table["ci_low"] <= table["value"]).all()
+    assert (table["value"] <= table["ci_high"]).all()
+    again = measure(northeast, draws=200, seed=[1, 2023, 9], minimum_units={"town": 3})
+    pd.testing.assert_frame_equal(table, again)
+    other = measure(northeast, draws=200, seed=[2, 2023, 9], minimum_units={"town": 3})
+    assert not np.allclose(table["se"], other["se"])
+    assert np.allclose(table["value"], other["value"])  # draws never move the point value
+
+
+def test_without_draws_the_interval_columns_are_missing(northeast):
+    table = measure(northeast)
+    assert table[["se", "ci_low", "ci_high"]].isna().all().all()
+
+
+def test_levels_and_the_town_minimum(northeast, caplog):
+    with caplog.at_level(logging.INFO, logger="housing_segregation.measure"):
+        table = measure(northeast, minimum_units={"town": 4})
+    assert set(table["geography_level"]) == {"state", "county", "town"}  # its CBSA parts are tiny
+    towns = northeast[northeast["total"] > 0].groupby("town_geoid").size()
+    assert set(table.loc[table["geography_level"] == "town", "geography_id"]) == set(
+        towns[towns >= 4].index
+    )
+    small = towns[towns < 4].index[0]
+    assert any(small in message and "fewer than the minimum 4" in message
+               for message in caplog.messages)  # fmt: skip
+
+
+def test_cbsa_reaching_into_another_state_is_not_measured(northeast):
+    # Windham County's tracts sit in Worcester, MA-CT: measured only with Massachusetts.
+    windham = northeast[northeast["cbsa_geoid"] == "49340"]
+    assert len(windham) > 10
+    assert "49340" not in set(measure(windham)["geography_id"])
+    complete = windham.assign(cbsa_complete=True)
+    assert "49340" in set(measure(complete)["geography_id"])
