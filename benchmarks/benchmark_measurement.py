@@ -1,0 +1,191 @@
+"""Benchmark: our vectorised engine against PySAL on identical work, in one run.
+
+Run from the repository root (after `make test` or `make run` has built .venv):
+
+    .venv/bin/python benchmarks/benchmark_measurement.py            # full table
+    .venv/bin/python benchmarks/benchmark_measurement.py --quick    # small sizes only
+
+For each size it builds a synthetic geography (square tracts in a metre CRS, counts drawn
+from a seeded negative binomial so group shares cluster in space), times the same indices
+with PySAL `segregation` and with `housing_segregation`, and prints the ratio and our peak
+traced memory. Ratios are measured in this one run on this machine; nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+
+from housing_segregation import indices
+
+warnings.filterwarnings("ignore")
+
+
+def synthetic_geography(n_units: int, seed: int) -> pd.DataFrame:
+    """Synthetic tracts on a square grid: a smooth share surface plus negative-binomial noise."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n_units)))
+    x, y = np.divmod(np.arange(n_units), side)
+    share = 0.05 + 0.6 / (
+        1 + np.exp(-(((x - side / 3) ** 2 + (y - side / 2) ** 2) ** 0.5) / side * -8 + 3)
+    )
+    total = rng.negative_binomial(8, 8 / (8 + 4000), size=n_units).astype(float) + 50
+    group = rng.binomial(total.astype(int), np.clip(share, 0, 1)).astype(float)
+    return pd.DataFrame({"x": x * 1000.0, "y": y * 1000.0, "group": group, "total": total})
+
+
+def timed(function, repeat: int = 1) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    return (time.perf_counter() - start) / repeat
+
+
+def peak_mib(function) -> float:
+    tracemalloc.start()
+    function()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def aspatial_ours(frame: pd.DataFrame, draws: int = 1):
+    group = np.broadcast_to(frame["group"].to_numpy(), (draws, len(frame)))
+    total = np.broadcast_to(frame["total"].to_numpy(), (draws, len(frame)))
+    other = total - group
+    return [
+        indices.dissimilarity(group, other),
+        indices.gini(group, total),
+        indices.entropy(group, total),
+        indices.atkinson(group, total, 0.5),
+        indices.isolation(group, total),
+        indices.interaction(group, other, total),
+        indices.correlation_ratio(group, total),
+    ]
+
+
+def aspatial_pysal(frame: pd.DataFrame):
+    from segregation.singlegroup import (
+        Atkinson,
+        CorrelationR,
+        Dissim,
+        Entropy,
+        Gini,
+        Interaction,
+        Isolation,
+    )
+
+    return [
+        cls(frame, "group", "total").statistic
+        for cls in (Dissim, Gini, Entropy, Atkinson, Isolation, Interaction, CorrelationR)
+    ]
+
+
+def pysal_draws(frame: pd.DataFrame, draws: int, seed: int) -> list[pd.DataFrame]:
+    """The same Monte Carlo replicates PySAL would have to be run on, one frame per draw."""
+    rng = np.random.default_rng(seed)
+    replicates = []
+    for _ in range(draws):
+        total = rng.gamma(np.maximum(frame["total"], 1), 1.0)
+        group = np.minimum(rng.gamma(np.maximum(frame["group"], 1e-9), 1.0), total)
+        replicates.append(pd.DataFrame({"group": group, "total": total}))
+    return replicates
+
+
+def connecticut_stage(shared_data: Path) -> tuple[float, float]:
+    """Seconds and peak traced MiB of the whole measurement stage for Connecticut 2023."""
+    from housing_segregation.measure import compute_indices
+    from housing_segregation.tracts import build_tract_table
+
+    tracts = build_tract_table(
+        year=2023,
+        state="09",
+        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
+        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
+        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
+        crs="EPSG:5070",
+        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
+        crosswalk_spec={
+            "boundary_geoid_column": "tract_fips_2020",
+            "acs_geoid_column": "Tract_fips_2022",
+        },
+        cbsa_delineation_path=shared_data / "delineations" / "cbsa_2020_state09.csv",
+        cbsa_delineation_vintage=2020,
+        run_states=["09"],
+        planning_regions_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
+        planning_regions_spec={
+            "town_column": "town_fips_2022",
+            "id_column": "ce_fips_2022",
+            "name_column": "ce_name_2022",
+        },
+    )
+
+    def stage():
+        compute_indices(
+            tracts,
+            groups=["black_nh", "hispanic", "asian_nh", "nonwhite"],
+            reference_group="white_nh",
+            minimum_units={"town": 3},
+            draws=1000,
+            seed=[20231127, 2023, 9],
+        )
+
+    seconds = timed(stage)
+    return seconds, peak_mib(stage)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes 500 and 2,000 only")
+    parser.add_argument(
+        "--shared-data",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+        help="real data folder for the Connecticut stage timing",
+    )
+    args = parser.parse_args()
+    sizes = [500, 2000] if args.quick else [500, 2000, 5000, 15000]
+    pysal_draw_count = 20
+
+    aspatial_pysal(synthetic_geography(200, 0))  # compile PySAL's numba kernels first
+    print("Aspatial batch: D, Gini, H, Atkinson(0.5), xPx, xPy, eta2 per Monte Carlo draw")
+    print(f"(PySAL timed over {pysal_draw_count} draws, ours over a 1,000-draw batch; per draw)")
+    columns = ("units", "PySAL ms", "ours ms", "ratio", "ours 1000 s", "peak MiB")
+    print(
+        " ".join(
+            f"{name:>{width}}" for name, width in zip(columns, (7, 9, 9, 7, 12, 9), strict=True)
+        )
+    )
+    for size in sizes:
+        frame = synthetic_geography(size, seed=size)
+        pysal_values = aspatial_pysal(frame)
+        ours_values = aspatial_ours(frame)
+        assert np.allclose([np.ravel(v)[0] for v in ours_values], pysal_values, atol=1e-9)
+        replicates = pysal_draws(frame, pysal_draw_count, seed=size)
+        pysal = timed(lambda: [aspatial_pysal(r) for r in replicates]) / pysal_draw_count  # noqa: B023
+        batch = timed(lambda: aspatial_ours(frame, draws=1000))  # noqa: B023
+        peak = peak_mib(lambda: aspatial_ours(frame, draws=1000))  # noqa: B023
+        per_draw = batch / 1000
+        print(
+            f"{size:>7} {pysal * 1e3:>9.2f} {per_draw * 1e3:>9.4f} {pysal / per_draw:>6.0f}x "
+            f"{batch:>12.2f} {peak:>9.0f}"
+        )
+    if args.shared_data.is_dir():
+        seconds, peak = connecticut_stage(args.shared_data)
+        print(
+            f"Connecticut 2023 measurement stage (all levels and indices, 1,000 draws): "
+            f"{seconds:.1f} s, peak {peak:.0f} MiB traced"
+        )
+
+
+if __name__ == "__main__":
+    main()
