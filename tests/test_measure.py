@@ -76,3 +76,35 @@ def test_cbsa_reaching_into_another_state_is_not_measured(northeast):
     assert "49340" not in set(measure(windham)["geography_id"])
     complete = windham.assign(cbsa_complete=True)
     assert "49340" in set(measure(complete)["geography_id"])
+
+
+def test_spatial_and_geometric_indices_are_wired_to_the_engine(northeast, shared_data):
+    import geopandas as gpd
+
+    from housing_segregation.spatial import egohood_dissimilarity, kernel_weights
+
+    shapes = gpd.read_file(shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson")
+    shapes = shapes.to_crs("EPSG:5070").set_index("GEOID").loc[northeast["boundary_geoid"]]
+    centroids = np.column_stack([shapes.centroid.x, shapes.centroid.y])
+    table = measure(
+        northeast,
+        centroids=centroids,
+        unit_areas=shapes.area.to_numpy(),
+        radii=[1000, 2000],
+        draws=50,
+        seed=[3, 2023, 9],
+        inference={"bias_correction_draws": 50, "permutations": 99},
+    )
+    county = table[(table["geography_level"] == "county") & (table["group"] == "hispanic")]
+    values = county.set_index("index")["value"]
+    pair = northeast["hispanic"] + northeast["white_nh"]
+    expected = egohood_dissimilarity(
+        northeast["hispanic"].to_numpy(), pair.to_numpy(), kernel_weights(centroids, 1000)
+    )
+    assert values["spatial_dissimilarity_1km"] == pytest.approx(expected, abs=1e-12)
+    assert {"spatial_entropy_2km", "delta", "relative_clustering"} <= set(values.index)
+    assert 0 < values["dissimilarity_random_allocation_p"] <= 1
+    # Signed indices keep negative interval bounds; the others stop at 0.
+    signed = county[county["index"] == "relative_centralization"].iloc[0]
+    assert signed["ci_low"] <= signed["value"] <= signed["ci_high"]
+    assert (table.loc[table["index"] == "dissimilarity", "ci_low"] >= 0).all()

@@ -137,6 +137,7 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         "figures/dissimilarity_09_2023.png",
         "figures/recaps_09_2019.png",
         "figures/recaps_09_2023.png",
+        "figures/multiscalar_profile_09_2023.png",
         "data/recaps_09_2023.parquet",
     ):
         path = latest / name
@@ -152,12 +153,23 @@ def test_indices_table(mirror_run):
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     for column in ("value", "se", "ci_low", "ci_high"):
         table[column] = table[column].astype(float)
-    bounded = ~table["index"].str.startswith("mutual_information")
+    # Indices on [0, 1]; M is in nats, spatial proximity and relative clustering are ratios,
+    # centralization and relative concentration can be negative.
+    bounded = table["index"].str.fullmatch(
+        r"dissimilarity|gini|entropy|atkinson_b0\d|isolation|interaction|correlation_ratio|"
+        r"multigroup_\w+|spatial_(dissimilarity|entropy)_\w+|delta|absolute_concentration|"
+        r"distance_decay_\w+|dissimilarity_random_allocation_p"
+    )
     assert table.loc[bounded, "value"].between(0, 1).all()
-    assert (table["value"] >= 0).all()  # M (in nats) is bounded by ln 5, not 1
-    # Every value has a Monte Carlo interval around it.
-    assert (table["se"] > 0).all()
-    assert (table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all()
+    assert (table.loc[table["index"].str.startswith("mutual_information"), "value"] >= 0).all()
+    # Every value but the simulation-based D rows has a Monte Carlo interval around it.
+    simulated = table["index"].isin(
+        ["dissimilarity_bias_corrected", "dissimilarity_random_allocation_p"]
+    )
+    assert table.loc[simulated, ["se", "ci_low", "ci_high"]].isna().all().all()
+    mc = table[~simulated]
+    assert (mc["se"] >= 0).all()
+    assert ((mc["ci_low"] <= mc["value"] + 1e-9) & (mc["value"] <= mc["ci_high"] + 1e-9)).all()
     assert set(table["year"]) == {"2019", "2023"}
     assert set(table["unit_level"]) == {"tract"}
 
@@ -176,10 +188,14 @@ def test_indices_table(mirror_run):
     assert len(ids("2023", "town")) > 50
     state = table[table["geography_level"] == "state"]
     assert set(state["geography_name"]) == {"Connecticut"}
-    # Above the town level every area has every index: 6 comparisons x 9 single-group
-    # indices, 3 multigroup indices and the 2 town parts of M.
+    # Above the town level every area has every index: 6 comparisons x (9 aspatial + 8
+    # egohood at 4 radii + 3 distance-decay + 7 geometric + 2 inference), 3 multigroup
+    # indices and the 2 town parts of M.
     above_towns = table[table["geography_level"] != "town"]
-    assert (above_towns.groupby(["year", "geography_level", "geography_id"]).size() == 59).all()
+    per_area = above_towns.groupby(["year", "geography_level", "geography_id"]).size()
+    assert (per_area == 6 * (9 + 8 + 3 + 7 + 2) + 3 + 2).all()
+    assert {"spatial_dissimilarity_500m", "spatial_entropy_4km", "absolute_clustering",
+            "dissimilarity_bias_corrected"} <= set(table["index"])  # fmt: skip
     isolation = table[table["index"] == "isolation"]
     assert (isolation["reference_group"] == "").all()
     assert (table.loc[table["index"] == "dissimilarity", "reference_group"] != "").all()

@@ -98,3 +98,15 @@ def test_interval_is_the_spread_of_the_draws_about_the_published_value():
     se, low, high = interval(values, 0.90, centre=60.0)
     assert (low, high) == (pytest.approx(15.45), pytest.approx(104.55))
     assert all(np.isnan(interval(np.array([np.nan, 1.0]), 0.9, centre=1.0)))
+
+
+def test_interval_always_holds_the_published_value():
+    # Synthetic discrete index: 95 draws at 0.70, 5 at 0.80 -> mean 0.705; deviations are
+    # -0.005 (95%) and +0.095 (5%), so both the 5th and the 95th percentile sit below zero.
+    draws = np.array([0.70] * 95 + [0.80] * 5)
+    _, low, high = interval(draws, 0.90, centre=0.75)
+    assert low == pytest.approx(0.745)
+    assert high == pytest.approx(0.75)
+    # Signed indices are not clipped at 0.
+    _, low, _ = interval(np.array([-0.2, -0.1, 0.0, 0.1]), 0.9, centre=-0.05, floor=None)
+    assert low < -0.05

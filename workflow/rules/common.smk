@@ -153,6 +153,14 @@ def minimum_units(wildcards):
     return config["minimum_units"]
 
 
+def spatial_radii(wildcards):
+    return config["spatial"]["radii_m"]
+
+
+def inference_settings(wildcards):
+    return config["inference"]
+
+
 def uncertainty_settings(wildcards):
     return config["uncertainty"]
 
@@ -205,4 +213,5 @@ def final_outputs():
         outputs.append(f"{RESULTS}/figures/nonwhite_share_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/dissimilarity_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/recaps_{state}_{year}.png")
+        outputs.append(f"{RESULTS}/figures/multiscalar_profile_{state}_{year}.png")
     return outputs

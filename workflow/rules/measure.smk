@@ -12,12 +12,15 @@ rule compute_indices:
         f"{RESULTS}/benchmarks/compute_indices_{{state}}_{{year}}.tsv"
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
     params:
         groups=focal_groups,
         reference_group=reference_group,
         unit_level=unit_level,
         minimum_units=minimum_units,
         uncertainty=uncertainty_settings,
+        radii=spatial_radii,
+        inference=inference_settings,
     script:
         "../scripts/compute_indices.py"
 

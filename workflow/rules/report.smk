@@ -33,6 +33,22 @@ rule plot_dissimilarity:
         "../scripts/plot_dissimilarity.py"
 
 
+rule plot_multiscalar_profile:
+    input:
+        indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
+    output:
+        figure=f"{RESULTS}/figures/multiscalar_profile_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/plot_multiscalar_profile_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        groups=focal_groups,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/plot_multiscalar_profile.py"
+
+
 rule map_recaps:
     input:
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",

@@ -1,25 +1,34 @@
-"""Snakemake script: tidy tracts -> index values per state and county."""
+"""Snakemake script: tidy tracts -> every index for every area, with Monte Carlo intervals."""
 
 import geopandas as gpd
+import numpy as np
+from threadpoolctl import threadpool_limits
 
 from housing_segregation.logs import log_to
 from housing_segregation.measure import compute_indices, write_indices_csv
 
 log_to(snakemake.log[0])
 tracts = gpd.read_parquet(snakemake.input.tracts)
-indices = compute_indices(
-    tracts,
-    groups=snakemake.params.groups,
-    reference_group=snakemake.params.reference_group,
-    unit_level=snakemake.params.unit_level,
-    minimum_units=snakemake.params.minimum_units,
-    draws=snakemake.params.uncertainty["draws"],
-    interval_level=snakemake.params.uncertainty["level"],
-    # Each state-year draws its own reproducible stream, whatever order jobs run in.
-    seed=[
-        snakemake.params.uncertainty["seed"],
-        int(snakemake.wildcards.year),
-        int(snakemake.wildcards.state),
-    ],
-)
+centroids = tracts.geometry.centroid
+# One BLAS thread: the dense proximity products run slower with idle threads competing.
+with threadpool_limits(limits=1):
+    indices = compute_indices(
+        tracts,
+        groups=snakemake.params.groups,
+        reference_group=snakemake.params.reference_group,
+        unit_level=snakemake.params.unit_level,
+        minimum_units=snakemake.params.minimum_units,
+        draws=snakemake.params.uncertainty["draws"],
+        interval_level=snakemake.params.uncertainty["level"],
+        # Each state-year draws its own reproducible stream, whatever order jobs run in.
+        seed=[
+            snakemake.params.uncertainty["seed"],
+            int(snakemake.wildcards.year),
+            int(snakemake.wildcards.state),
+        ],
+        centroids=np.column_stack([centroids.x, centroids.y]),
+        unit_areas=tracts.geometry.area.to_numpy(),
+        radii=snakemake.params.radii,
+        inference=snakemake.params.inference,
+    )
 write_indices_csv(indices, snakemake.output.indices)

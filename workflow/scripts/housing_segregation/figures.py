@@ -278,3 +278,65 @@ def recap_map(recaps: gpd.GeoDataFrame, *, delineation: str, analysis_version: s
             f"Analysis: housing-segregation {analysis_version}.",
         )
     return fig
+
+
+def _label_metres(label: str) -> float:
+    """The radius in a spatial index name's suffix: "500m" -> 500, "2.5km" -> 2500 (the
+    inverse of ``measure.distance_label``)."""
+    return float(label[:-2]) * 1000 if label.endswith("km") else float(label[:-1])
+
+
+def multiscalar_profile_chart(
+    indices: pd.DataFrame, *, groups: list[str], analysis_version: str
+) -> plt.Figure:
+    """Spatial (egohood) dissimilarity of each group from white_nh by neighbourhood radius,
+    for the state, with the aspatial tract value at radius 0 and 90% intervals as bands."""
+    state = indices[
+        (indices["geography_level"] == "state") & (indices["reference_group"] == "white_nh")
+    ]
+    spatial = state[state["index"].str.startswith("spatial_dissimilarity_")].copy()
+    if spatial.empty:
+        raise ValueError("indices: no spatial dissimilarity values to plot")
+    spatial["metres"] = (
+        spatial["index"].str.removeprefix("spatial_dissimilarity_").map(_label_metres)
+    )
+    tract_level = state[state["index"] == "dissimilarity"].assign(metres=0.0)
+    profile = pd.concat([tract_level, spatial]).sort_values("metres")
+    year = int(profile["year"].iloc[0])
+    name = profile["geography_name"].iloc[0]
+    with plt.rc_context(style.RC):
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        fig.subplots_adjust(left=0.1, right=0.97, top=1 - 1.15 / 4.8, bottom=0.95 / 4.8)
+        for group in groups:
+            rows = profile[profile["group"] == group]
+            if rows.empty:
+                continue
+            colour, marker = style.GROUP_STYLES.get(group, ("#555555", "o"))
+            kilometres = rows["metres"] / 1000
+            ax.fill_between(kilometres, rows["ci_low"], rows["ci_high"], color=colour, alpha=0.15,
+                            linewidth=0)  # fmt: skip
+            ax.plot(kilometres, rows["value"], color=colour, marker=marker, markersize=5,
+                    label=f"{style.label(group)} – {style.label('white_nh')}")  # fmt: skip
+        ax.set_xlabel("Neighbourhood radius (km; 0 = census tracts, no smoothing)")
+        ax.set_ylabel("Dissimilarity index D")
+        ax.set_ylim(0, 1)
+        ax.grid(color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper right", frameon=True, framealpha=0.9)
+        lead = profile[profile["group"] == groups[0]]
+        widest = lead["metres"].iloc[-1] / 1000
+        style.headline(
+            fig,
+            f"{style.label(groups[0]).capitalize()}–white dissimilarity in {name}: "
+            f"{lead['value'].iloc[0]:.2f} over tracts,\n{lead['value'].iloc[-1]:.2f} over "
+            f"{widest:g} km neighbourhoods",
+            f"Spatial (egohood) dissimilarity by radius, ACS {style.acs_period(year)}; bands: 90% "
+            "intervals from ACS margins of error",
+        )
+        style.source_line(
+            fig,
+            f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
+            f"5-year estimates, table B03002; cartographic boundaries. Method: Reardon & "
+            f"O'Sullivan (2004) egohoods, triangular kernel. Analysis: housing-segregation "
+            f"{analysis_version}.",
+        )
+    return fig

@@ -10,6 +10,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .geometric import (
+    absolute_centralization,
+    absolute_clustering,
+    absolute_concentration,
+    delta,
+    distance_to_centre,
+    relative_centralization,
+    relative_clustering,
+    relative_concentration,
+)
 from .indices import (
     atkinson,
     correlation_ratio,
@@ -22,6 +32,17 @@ from .indices import (
     multigroup_entropy,
     mutual_information,
     mutual_information_decomposition,
+)
+from .inference import bias_corrected_dissimilarity, random_allocation_test
+from .spatial import (
+    DecayProximity,
+    decay_proximity,
+    distance_decay_interaction,
+    distance_decay_isolation,
+    egohood_dissimilarity,
+    egohood_entropy,
+    kernel_weights,
+    spatial_proximity,
 )
 from .uncertainty import COMPOSITES, interval, point_counts, simulate_tract_counts
 
@@ -120,6 +141,88 @@ def multigroup_indices(parts, towns: np.ndarray | None) -> IndexValues:
     return values
 
 
+#: Indices that can be negative (the others are at least 0, so intervals stop there).
+SIGNED_INDICES = frozenset(
+    {
+        "absolute_centralization",
+        "relative_centralization",
+        "absolute_clustering",
+        "relative_concentration",
+        "relative_clustering",
+    }
+)
+
+
+def distance_label(metres: float) -> str:
+    """500 -> "500m", 1000 -> "1km", 2500 -> "2.5km": the suffix of spatial index names."""
+    return f"{metres:g}m" if metres < 1000 else f"{metres / 1000:g}km"
+
+
+@dataclass
+class AreaGeometry:
+    """What the spatial and geometric indices need of an area's tracts, built once per area:
+    centroids and areas (m²), kernel weights per radius, the distance-decay proximity and
+    distances to the area's centre (PySAL's default: the mean of the centroids)."""
+
+    centroids: np.ndarray
+    area: np.ndarray
+    kernels: dict[float, object]
+    proximity: DecayProximity
+    to_centre: np.ndarray
+
+
+def area_geometry(centroids: np.ndarray, area: np.ndarray, radii: Iterable[float]) -> AreaGeometry:
+    return AreaGeometry(
+        centroids=centroids,
+        area=area,
+        kernels={radius: kernel_weights(centroids, radius) for radius in radii},
+        proximity=decay_proximity(centroids, area),
+        to_centre=distance_to_centre(centroids, centroids.mean(axis=0)),
+    )
+
+
+def spatial_indices(group, reference, universe, reference_name: str, geometry: AreaGeometry):
+    """Egohood (kernel) D and H per radius over the pair, distance-decay exposure, spatial
+    proximity, and the concentration, centralization and clustering indices, over all the
+    area's tracts (as PySAL computes them on the area's GeoDataFrame)."""
+    pair = group + reference
+    values: IndexValues = {}
+    for radius, weights in geometry.kernels.items():
+        label = distance_label(radius)
+        values[(f"spatial_dissimilarity_{label}", reference_name)] = egohood_dissimilarity(
+            group, pair, weights
+        )
+        values[(f"spatial_entropy_{label}", reference_name)] = egohood_entropy(group, pair, weights)
+    proximity, area = geometry.proximity, geometry.area
+    values.update(
+        {
+            ("distance_decay_isolation", ""): distance_decay_isolation(group, universe, proximity),
+            ("distance_decay_interaction", reference_name): distance_decay_interaction(
+                group, pair, proximity
+            ),
+            ("spatial_proximity", reference_name): spatial_proximity(group, pair, proximity),
+            ("delta", ""): delta(group, universe, area),
+            ("absolute_concentration", ""): absolute_concentration(group, universe, area),
+            ("relative_concentration", reference_name): relative_concentration(
+                group, reference, universe, area
+            ),
+            ("absolute_centralization", ""): absolute_centralization(
+                group, universe, geometry.to_centre, area
+            ),
+            ("relative_centralization", reference_name): relative_centralization(
+                group, reference, geometry.to_centre
+            ),
+            ("absolute_clustering", ""): absolute_clustering(
+                group, universe, geometry.centroids, area
+            ),
+            ("relative_clustering", reference_name): relative_clustering(
+                group, reference, geometry.centroids, area
+            ),
+        }
+    )
+    return values
+
+
 @dataclass
 class Area:
     level: str
@@ -165,15 +268,40 @@ def _evaluate(
     drawn = compute(*drawn_args) if drawn_args is not None else {}
     rows = []
     for (index, reference), value in point.items():
-        centre = float(value)
+        floor = None if index in SIGNED_INDICES else 0.0
         se, low, high = (
-            interval(drawn[(index, reference)], level, centre) if drawn else (np.nan,) * 3
+            interval(drawn[(index, reference)], level, float(value), floor=floor)
+            if drawn
+            else (np.nan,) * 3
         )
         rows.append(
             {"index": index, "reference_group": reference, "value": float(value),
              "se": se, "ci_low": low, "ci_high": high}
         )  # fmt: skip
     return rows
+
+
+def _random_allocation_rows(
+    group: np.ndarray,
+    reference: np.ndarray,
+    reference_name: str,
+    settings: Mapping[str, int],
+    rng: np.random.Generator,
+) -> list[dict[str, object]]:
+    """Bias-corrected D (Allen et al. 2015) and D's one-sided p-value against random
+    allocation of the pair's members to tracts, from the published (whole) counts."""
+    pair = group + reference
+    corrected = bias_corrected_dissimilarity(
+        group, pair, draws=settings["bias_correction_draws"], rng=rng
+    )
+    test = random_allocation_test(group, pair, permutations=settings["permutations"], rng=rng)
+    missing = {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    return [
+        {"index": "dissimilarity_bias_corrected", "reference_group": reference_name,
+         "value": float(corrected), **missing},
+        {"index": "dissimilarity_random_allocation_p", "reference_group": reference_name,
+         "value": float(test.p_value), **missing},
+    ]  # fmt: skip
 
 
 def compute_indices(
@@ -186,6 +314,10 @@ def compute_indices(
     draws: int = 0,
     interval_level: float = 0.90,
     seed: int | list[int] = 0,
+    centroids: np.ndarray | None = None,
+    unit_areas: np.ndarray | None = None,
+    radii: Iterable[float] = (),
+    inference: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Every index for every area of every level in ``tracts`` (one state-year).
 
@@ -193,6 +325,12 @@ def compute_indices(
     replicates of the tract counts (``uncertainty.simulate_tract_counts``, seeded with
     ``seed``); otherwise they are missing. ``n_units`` counts the area's tracts with
     people in the comparison's universe; ``population`` is that universe's total.
+
+    With tract ``centroids`` (n, 2) and ``unit_areas`` (n,) in metres, the spatial and
+    geometric indices are added, egohood ones at each of ``radii`` (metres). With
+    ``inference`` (``bias_correction_draws``, ``permutations``), the bias-corrected D and
+    the p-value of D against random allocation are added (no intervals: they are
+    simulations themselves).
     """
     groups = list(groups)
     years = tracts["year"].unique()
@@ -214,9 +352,16 @@ def compute_indices(
     point = point_counts(tracts, names)
     drawn = simulate_tract_counts(tracts, draws=draws, seed=seed) if draws else None
     towns = pd.factorize(tracts["town_geoid"])[0]
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    radii = sorted(float(radius) for radius in radii)
     rows = []
-    for area in areas(tracts, minimum_units or {}):
+    for area_number, area in enumerate(areas(tracts, minimum_units or {})):
         label = f"{area.level} {area.geography_id} ({area.geography_name})"
+        geometry = (
+            area_geometry(centroids[area.units], unit_areas[area.units], radii)
+            if centroids is not None
+            else None
+        )
         common = {
             "year": int(years[0]),
             "geography_level": area.level,
@@ -233,7 +378,26 @@ def compute_indices(
             columns = (test.group, test.reference, test.universe)
             point_args = (*(point[n][units] for n in columns), test.reference)
             drawn_args = (*(drawn[n][:, units] for n in columns), test.reference) if drawn else None
-            for row in _evaluate(single_group_indices, point_args, drawn_args, interval_level):
+            evaluated = _evaluate(single_group_indices, point_args, drawn_args, interval_level)
+            if geometry is not None:
+                # Over all the area's tracts, as PySAL computes them on the area's frame.
+                everyone = area.units
+                spatial_point = (*(point[n][everyone] for n in columns), test.reference, geometry)
+                spatial_drawn = (
+                    (*(drawn[n][:, everyone] for n in columns), test.reference, geometry)
+                    if drawn
+                    else None
+                )
+                evaluated += _evaluate(
+                    spatial_indices, spatial_point, spatial_drawn, interval_level
+                )
+            if inference:
+                rng = np.random.default_rng([*seeds, area_number, tests.index(test)])
+                evaluated += _random_allocation_rows(
+                    point[test.group][units], point[test.reference][units], test.reference,
+                    inference, rng,
+                )  # fmt: skip
+            for row in evaluated:
                 rows.append({**common, **row, "group": test.group, "n_units": len(units),
                              "population": float(point[test.universe][units].sum())})  # fmt: skip
         units = area.units[point["total"][area.units] > 0]

@@ -124,7 +124,9 @@ def point_counts(tracts: pd.DataFrame, names: Sequence[str]) -> dict[str, np.nda
     return counts
 
 
-def interval(values: np.ndarray, level: float, centre: float) -> tuple[float, float, float]:
+def interval(
+    values: np.ndarray, level: float, centre: float, floor: float | None = 0.0
+) -> tuple[float, float, float]:
     """Standard error and interval of an index from its simulated values.
 
     Adding sampling noise to counts makes tracts look more different than they are, so
@@ -143,4 +145,9 @@ def interval(values: np.ndarray, level: float, centre: float) -> tuple[float, fl
         return (np.nan, np.nan, np.nan)
     tail = (1 - level) / 2
     low, high = np.quantile(defined - defined.mean(), [tail, 1 - tail])
-    return float(defined.std(ddof=1)), max(0.0, centre + float(low)), centre + float(high)
+    # Discrete indices (delta in a 3-tract town) can put both quantiles of the deviations on
+    # one side of zero: the interval is widened to hold the published value.
+    low, high = min(centre, centre + float(low)), max(centre, centre + float(high))
+    if floor is not None:
+        low = max(floor, low)
+    return float(defined.std(ddof=1)), low, high
