@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from housing_segregation import indices
+from housing_segregation import indices  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -102,41 +103,33 @@ def pysal_draws(frame: pd.DataFrame, draws: int, seed: int) -> list[pd.DataFrame
 
 
 def connecticut_stage(shared_data: Path) -> tuple[float, float]:
-    """Seconds and peak traced MiB of the whole measurement stage for Connecticut 2023."""
-    from housing_segregation.measure import compute_indices
-    from housing_segregation.tracts import build_tract_table
+    """Seconds and peak traced MiB of the whole measurement stage for Connecticut 2023, as
+    the pipeline runs it with config/config.yaml (all levels, every index, 1,000 draws)."""
+    import yaml
 
-    tracts = build_tract_table(
-        year=2023,
-        state="09",
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-        cbsa_delineation_path=shared_data / "delineations" / "cbsa_2020_state09.csv",
-        cbsa_delineation_vintage=2020,
-        run_states=["09"],
-        planning_regions_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        planning_regions_spec={
-            "town_column": "town_fips_2022",
-            "id_column": "ce_fips_2022",
-            "name_column": "ce_name_2022",
-        },
-    )
+    from housing_segregation.config import load_schema, validate_config
+    from housing_segregation.measure import compute_indices
+    from housing_segregation.tracts import build_tract_table_from_layout
+
+    with open(ROOT / "config" / "config.yaml", encoding="utf-8") as handle:
+        config = validate_config(
+            yaml.safe_load(handle), load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+        )
+    tracts = build_tract_table_from_layout(shared_data, config, state="09", year=2023)
+    centroids = tracts.geometry.centroid
 
     def stage():
         compute_indices(
             tracts,
-            groups=["black_nh", "hispanic", "asian_nh", "nonwhite"],
-            reference_group="white_nh",
-            minimum_units={"town": 3},
-            draws=1000,
-            seed=[20231127, 2023, 9],
+            groups=config["groups"],
+            reference_group=config["reference_group"],
+            minimum_units=config["minimum_units"],
+            draws=config["uncertainty"]["draws"],
+            seed=[config["uncertainty"]["seed"], 2023, 9],
+            centroids=np.column_stack([centroids.x, centroids.y]),
+            unit_areas=tracts.geometry.area.to_numpy(),
+            radii=config["spatial"]["radii_m"],
+            inference=config["inference"],
         )
 
     seconds = timed(stage)

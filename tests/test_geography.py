@@ -26,7 +26,6 @@ from housing_segregation.geography import (
     read_boundaries,
     read_tract_crosswalk,
 )
-from housing_segregation.tracts import build_tract_table
 
 CRS = "EPSG:5070"
 OLD = ["09001000100", "09001000200", "09001000300"]  # boundary-file GEOIDs
@@ -372,31 +371,14 @@ def test_assign_towns_rejects_a_town_of_another_county():
 
 
 @pytest.fixture(scope="module")
-def ct_2023(shared_data):
-    return build_tract_table(
-        year=2023,
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs=CRS,
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-    )
+def ct_2023(ct_tracts_2023):
+    return ct_tracts_2023
 
 
 @pytest.fixture(scope="module")
-def ct_2019(shared_data):
+def ct_2019(ct_tracts_2019):
     # As config/config.yaml: tract vintage 2019, towns 2020, no crosswalk before 2022.
-    return build_tract_table(
-        year=2019,
-        acs_path=shared_data / "census-api" / "acs5_2019_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2019_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs=CRS,
-    )
+    return ct_tracts_2019
 
 
 def test_ct_2023_table_size(ct_2023):

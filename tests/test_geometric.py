@@ -44,7 +44,6 @@ from housing_segregation.geometric import (
     study_area_centre,
     unit_geometry,
 )
-from housing_segregation.tracts import build_tract_table
 
 ORIGIN = (1.9e6, 2.2e6)  # EPSG:5070 metres, near Connecticut
 
@@ -482,20 +481,9 @@ def test_only_clustering_depends_on_the_crs_unit(sacramento):
 
 
 @pytest.fixture(scope="module")
-def ct_2023(shared_data):
+def ct_2023(ct_tracts_2023):
     """The 2023 CT tract table, built as config/config.yaml builds it."""
-    return build_tract_table(
-        year=2023,
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-    )
+    return ct_tracts_2023
 
 
 @pytest.mark.parametrize("group", ["black_nh", "hispanic"])

@@ -50,7 +50,6 @@ from housing_segregation.indices import (
     mutual_information_decomposition,
 )
 from housing_segregation.measure import compute_indices
-from housing_segregation.tracts import build_tract_table
 
 PROPERTY_SETTINGS = settings(max_examples=80, deadline=None, database=None)
 ORACLE_SETTINGS = settings(max_examples=50, deadline=None, database=None)
@@ -1092,20 +1091,10 @@ def sacramento_groups(shared_data):
 
 
 @pytest.fixture(scope="module")
-def ct_2023(shared_data):
-    """The 2023 CT tract table, built as config/config.yaml builds it, and its indices."""
-    tracts = build_tract_table(
-        year=2023,
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-    )
+def ct_2023(ct_tracts_2023):
+    """The 2023 CT tract table, built as config/config.yaml builds it, and its indices at the
+    state, county and town levels (tests/test_pipeline.py covers regions and CBSAs)."""
+    tracts = ct_tracts_2023.drop(columns=["planning_region_geoid", "cbsa_geoid"])
     table = compute_indices(
         tracts, groups=GROUPS, reference_group=REFERENCE, minimum_units={"town": 3}
     )

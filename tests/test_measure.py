@@ -7,30 +7,14 @@ import pandas as pd
 import pytest
 
 from housing_segregation.measure import INDEX_COLUMNS, compute_indices
-from housing_segregation.tracts import build_tract_table
 
 GROUPS = ["black_nh", "hispanic", "asian_nh", "nonwhite"]
 
 
 @pytest.fixture(scope="module")
-def northeast(shared_data):
+def northeast(ct_tracts_2023):
     """Connecticut 2023's Northeastern planning region (26 tracts), with towns and CBSAs."""
-    tracts = build_tract_table(
-        year=2023,
-        state="09",
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-        cbsa_delineation_path=shared_data / "delineations" / "cbsa_2020_state09.csv",
-        cbsa_delineation_vintage=2020,
-        run_states=["09"],
-    )
+    tracts = ct_tracts_2023
     return pd.DataFrame(tracts[tracts["county_geoid"] == "09150"].drop(columns="geometry"))
 
 
@@ -59,7 +43,8 @@ def test_without_draws_the_interval_columns_are_missing(northeast):
 def test_levels_and_the_town_minimum(northeast, caplog):
     with caplog.at_level(logging.INFO, logger="housing_segregation.measure"):
         table = measure(northeast, minimum_units={"town": 4})
-    assert set(table["geography_level"]) == {"state", "county", "town"}  # its CBSA parts are tiny
+    # Its CBSA parts are one tract each, or cross into Massachusetts: no CBSA rows.
+    assert set(table["geography_level"]) == {"state", "county", "planning_region", "town"}
     towns = northeast[northeast["total"] > 0].groupby("town_geoid").size()
     assert set(table.loc[table["geography_level"] == "town", "geography_id"]) == set(
         towns[towns >= 4].index

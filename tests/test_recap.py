@@ -23,7 +23,6 @@ from housing_segregation.recap import (
     local_entropy_normalised,
     location_quotients,
 )
-from housing_segregation.tracts import build_tract_table
 
 #: The eight B03002 groups, which partition `total`.
 RACE_GROUPS = [
@@ -414,23 +413,12 @@ def test_entropy_inputs_are_checked():
 
 
 @pytest.fixture(scope="module")
-def ct_2023(shared_data) -> pd.DataFrame:
+def ct_2023(shared_data, ct_tracts_2023) -> pd.DataFrame:
     """The 2023 CT tract table (as tests/test_indices.py builds it) with each tract's CBSA.
 
     The 2023 table's counties are planning regions, while the 2020 delineation lists the
     old counties, so the CBSA comes through the boundary GEOID's (old) county."""
-    tracts = build_tract_table(
-        year=2023,
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-    )
+    tracts = ct_tracts_2023.copy()
     delineation = pd.read_csv(shared_data / "delineations" / "cbsa_2020_state09.csv", dtype=str)
     cbsa_of_county = dict(
         zip(

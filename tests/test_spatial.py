@@ -49,7 +49,6 @@ from housing_segregation.spatial import (
     smooth,
     spatial_proximity,
 )
-from housing_segregation.tracts import build_tract_table
 
 #: Oracle tolerance (absolute): every index is in [0, ~1].
 TOLERANCE = 1e-9
@@ -666,20 +665,9 @@ PARTITION = ["white_nh", "black_nh", "aian_nh", "asian_nh", "nhpi_nh", "other_nh
 
 
 @pytest.fixture(scope="module")
-def ct_tracts(shared_data):
+def ct_tracts(ct_tracts_2023):
     """The 2023 CT tract table (879 tracts, EPSG:5070), built as config/config.yaml builds it."""
-    tracts = build_tract_table(
-        year=2023,
-        acs_path=shared_data / "census-api" / "acs5_2023_tract_state09.json",
-        tract_boundaries_path=shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson",
-        town_boundaries_path=shared_data / "boundaries" / "cb_2020_09_cousub_500k.geojson",
-        crs="EPSG:5070",
-        crosswalk_path=shared_data / "crosswalks" / "ct_tract_2020_to_2022.csv",
-        crosswalk_spec={
-            "boundary_geoid_column": "tract_fips_2020",
-            "acs_geoid_column": "Tract_fips_2022",
-        },
-    )
+    tracts = ct_tracts_2023
     assert len(tracts) == 879
     assert tracts.crs.to_epsg() == 5070
     return tracts

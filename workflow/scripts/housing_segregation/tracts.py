@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
 from .acs import read_acs_tracts
+from .config import boundary_vintage, cbsa_delineation_vintage, tract_crosswalk_for
 from .geography import assign_towns, attach_tract_geometry, read_boundaries, read_tract_crosswalk
+from .paths import acs_layout, boundary_layout, delineation_layout, mirror_file
 from .regions import (
     assign_cbsas,
     assign_planning_regions,
@@ -100,3 +104,38 @@ def build_tract_table(
         int(result["total"].sum()),
     )
     return result
+
+
+def build_tract_table_from_layout(
+    raw_root: str | Path, config: Mapping[str, Any], *, state: str, year: int
+) -> gpd.GeoDataFrame:
+    """The tract table of one state-year from a folder in the raw-input layout (a mirror,
+    or ``resources/``), with the inputs and settings the pipeline would use for ``config``
+    (validated, defaults filled). For notebooks, tests and benchmarks."""
+    root = Path(raw_root)
+
+    def layout_file(candidates: list[str]) -> Path:
+        return Path(mirror_file(root, candidates))
+
+    def boundary_candidates(layer: str) -> list[str]:
+        vintage = boundary_vintage(config, year, layer)
+        return [boundary_layout(vintage, state, layer, ext) for ext in ("zip", "geojson")]
+
+    crosswalk = tract_crosswalk_for(config, state, year)
+    regions = config["planning_regions"].get(state)
+    delineation = cbsa_delineation_vintage(config, year)
+    return build_tract_table(
+        year=year,
+        state=state,
+        acs_path=layout_file([acs_layout(year, state)]),
+        tract_boundaries_path=layout_file(boundary_candidates("tract")),
+        town_boundaries_path=layout_file(boundary_candidates("cousub")),
+        crs=config["crs"],
+        crosswalk_path=layout_file([crosswalk["path"]]) if crosswalk else None,
+        crosswalk_spec=crosswalk,
+        cbsa_delineation_path=layout_file([delineation_layout(delineation, state)]),
+        cbsa_delineation_vintage=delineation,
+        run_states=list(config["states"]),
+        planning_regions_path=layout_file([regions["path"]]) if regions else None,
+        planning_regions_spec=regions,
+    )
