@@ -91,6 +91,52 @@ def aspatial_pysal(frame: pd.DataFrame):
     ]
 
 
+def square_tracts(frame: pd.DataFrame):
+    """The synthetic tracts as 1 km squares in EPSG:5070, the form PySAL's spatial indices take."""
+    import geopandas as gpd
+    from shapely import box
+
+    shapes = [box(x, y, x + 1000, y + 1000) for x, y in zip(frame["x"], frame["y"], strict=True)]
+    return gpd.GeoDataFrame(frame[["group", "total"]], geometry=shapes, crs="EPSG:5070")
+
+
+def kernel_comparison(frame: pd.DataFrame, radius: float, draws: int) -> tuple[float, float]:
+    """Seconds per draw of egohood D at ``radius``: PySAL on one draw, ours on a batch."""
+    from segregation.singlegroup import Dissim
+
+    from housing_segregation.spatial import egohood_dissimilarity, kernel_weights
+
+    tracts = square_tracts(frame)
+    pysal = timed(lambda: Dissim(tracts, "group", "total", distance=radius).statistic)
+    points = np.column_stack([frame["x"] + 500, frame["y"] + 500])
+    group = np.broadcast_to(frame["group"].to_numpy(), (draws, len(frame)))
+    total = np.broadcast_to(frame["total"].to_numpy(), (draws, len(frame)))
+    ours = timed(lambda: egohood_dissimilarity(group, total, kernel_weights(points, radius)))
+    return pysal, ours / draws
+
+
+def permutation_comparison(frame: pd.DataFrame) -> tuple[float, float]:
+    """Seconds per random allocation of D: PySAL's SingleValueTest (99) and ours (999)."""
+    from segregation.inference import SingleValueTest
+    from segregation.singlegroup import Dissim
+
+    from housing_segregation.inference import random_allocation_test
+
+    whole = frame.assign(group=frame["group"].round(), total=frame["total"].round())
+    index = Dissim(whole, "group", "total")
+
+    def pysal_test():
+        SingleValueTest(index, iterations_under_null=99, null_approach="systematic", n_jobs=1)
+
+    pysal = timed(pysal_test)
+    ours = timed(
+        lambda: random_allocation_test(
+            whole["group"].to_numpy(), whole["total"].to_numpy(), permutations=999, rng=1
+        )
+    )
+    return pysal / 99, ours / 999
+
+
 def pysal_draws(frame: pd.DataFrame, draws: int, seed: int) -> list[pd.DataFrame]:
     """The same Monte Carlo replicates PySAL would have to be run on, one frame per draw."""
     rng = np.random.default_rng(seed)
@@ -172,6 +218,17 @@ def main() -> None:
             f"{size:>7} {pysal * 1e3:>9.2f} {per_draw * 1e3:>9.4f} {pysal / per_draw:>6.0f}x "
             f"{batch:>12.2f} {peak:>9.0f}"
         )
+    print("\nKernel (egohood) dissimilarity at 2 km, per draw "
+          "(PySAL: one draw; ours: a 1,000-draw batch including the weights)")  # fmt: skip
+    print(f"{'units':>7} {'PySAL ms':>9} {'ours ms':>9} {'ratio':>7}")
+    for size in [500, 2000] if args.quick else [500, 2000, 5000]:
+        pysal, ours = kernel_comparison(synthetic_geography(size, seed=size), 2000.0, 1000)
+        print(f"{size:>7} {pysal * 1e3:>9.1f} {ours * 1e3:>9.4f} {pysal / ours:>6.0f}x")
+    print("\nRandom-allocation test of D, per permutation (PySAL: 99; ours: 999)")
+    print(f"{'units':>7} {'PySAL ms':>9} {'ours ms':>9} {'ratio':>7}")
+    for size in (500,):
+        pysal, ours = permutation_comparison(synthetic_geography(size, seed=size))
+        print(f"{size:>7} {pysal * 1e3:>9.2f} {ours * 1e3:>9.4f} {pysal / ours:>6.0f}x")
     if args.shared_data.is_dir():
         seconds, peak = connecticut_stage(args.shared_data)
         print(
