@@ -47,6 +47,7 @@ Every function equals the PySAL class of the same name to 1e-9 on the same GeoDa
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from numbers import Real
 
 import numpy as np
@@ -62,6 +63,7 @@ from .indices import (
     _group_in_total,
     _ratio,
 )
+from .spatial import decay_proximity
 
 __all__ = [
     "absolute_centralization",
@@ -395,39 +397,18 @@ def relative_centralization(
 # --------------------------------------------------------------------------------------------
 
 
-def _row_blocks(n_units: int):
-    rows = max(1, _BLOCK_ELEMENTS // n_units)
-    for start in range(0, n_units, rows):
-        yield slice(start, min(start + rows, n_units))
-
-
-def _distances(points: Array, rows: slice) -> Array:
-    dx = points[rows, 0, None] - points[None, :, 0]
-    dy = points[rows, 1, None] - points[None, :, 1]
-    return np.sqrt(dx * dx + dy * dy)
-
-
 def _proximity_blocks(points: Array, a: Array, alpha: float, beta: float):
     """Yield (rows, c[rows, :]) of PySAL's proximity matrix c = 1 − exp(−d_ij / s_j), with
-    s_j = Σ_k d_jk and diagonal 1 − exp(−(α a_i)^β).
-
-    PySAL gets d from scikit-learn's ``euclidean_distances`` (the expansion
-    ‖p‖² − 2 p·q + ‖q‖², which loses digits at EPSG:5070 coordinates of ~1e6 m); the
-    differences computed here are exact to rounding, and the indices agree to ~1e-12.
-    1 − exp(−w) is evaluated as −expm1(−w), exact for the small w = d/s ~ 1/n."""
+    s_j = Σ_k d_jk and diagonal 1 − exp(−(α a_i)^β): the matrix of the distance-decay
+    indices (:class:`spatial.DecayProximity`), in blocks of at most ``_BLOCK_ELEMENTS``."""
     n_units = len(points)
-    column_sums = np.empty(n_units)
-    for rows in _row_blocks(n_units):
-        column_sums[rows] = _distances(points, rows).sum(axis=1)  # d is symmetric
-    if n_units > 1 and (column_sums <= 0).any():
+    proximity = decay_proximity(points, a, alpha=alpha, beta=beta)
+    if n_units > 1 and (proximity.column_sums <= 0).any():
         raise ValueError("centroids: every unit has the same centroid")
-    diagonal = -np.expm1(-((alpha * a) ** beta))
-    scale = np.where(column_sums > 0, column_sums, 1.0)
-    for rows in _row_blocks(n_units):
-        block = -np.expm1(-_distances(points, rows) / scale)
-        local = np.arange(rows.stop - rows.start)
-        block[local, local + rows.start] = diagonal[rows]
-        yield rows, block
+    block_rows = max(1, _BLOCK_ELEMENTS // n_units)
+    if block_rows < n_units:
+        proximity = replace(proximity, matrix=None, block_rows=block_rows)
+    return proximity.blocks()
 
 
 def _clustering_geometry(

@@ -30,6 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .tracts import ID_COLUMNS
+
 log = logging.getLogger(__name__)
 
 #: Columns flag_recaps adds, in order.
@@ -369,21 +371,9 @@ def _entropy(tracts: pd.DataFrame, groups: Sequence[str], caller: str) -> np.nda
 #: ``other_race_nh`` they partition the population (for local entropy).
 RECAP_GROUPS = ("white_nh", "black_nh", "hispanic", "asian_nh", "other_race_nh")
 
-#: Identifier columns of the R/ECAP table, in order.
-RECAP_ID_COLUMNS = [
-    "year",
-    "geography_level",
-    "geoid",
-    "name",
-    "state_fips",
-    "state_name",
-    "town_geoid",
-    "town_name",
-    "county_geoid",
-    "county_name",
-    "cbsa_geoid",
-    "cbsa_name",
-]
+#: Identifier columns of the R/ECAP table: the tract table's, with the CBSA instead of the
+#: boundary file's GEOID.
+RECAP_ID_COLUMNS = [c for c in ID_COLUMNS if c != "boundary_geoid"] + ["cbsa_geoid", "cbsa_name"]
 
 
 def recap_table(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, float]) -> gpd.GeoDataFrame:

@@ -55,10 +55,11 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.spatial import cKDTree
 
 from housing_segregation import indices
+from housing_segregation.indices import _NO_MEMBERS, Array, Index, _finish, _ratio
 
 __all__ = [
     "KERNEL_FUNCTIONS",
@@ -76,8 +77,6 @@ __all__ = [
     "spatial_proximity",
 ]
 
-Array = NDArray[np.float64]
-Index = float | Array
 
 #: Kernel functions of ``libpysal.weights.Kernel``, K(z) for z = d / bandwidth in [0, 1].
 KERNEL_FUNCTIONS = ("triangular", "uniform", "quadratic", "quartic", "gaussian")
@@ -90,7 +89,6 @@ _BLOCK_BYTES = 16 * 2**20
 #: Up to this size (n ≤ 2,896 units) the whole distance-decay matrix is built once and kept.
 _DENSE_BYTES = 64 * 2**20
 
-_NO_MEMBERS = "the group has no members in any unit"
 _NOBODY_ELSE = "nobody outside the group in any unit (total equals group)"
 
 
@@ -499,23 +497,6 @@ def _decay_inputs(group: ArrayLike, total: ArrayLike, proximity: object):
             f"{type(proximity).__name__}"
         )
     return _group_and_total(group, total, proximity.n_units)
-
-
-def _finish(value: Array, *undefined: tuple[Array, str]) -> Index:
-    """A float for one set of counts (raising where undefined), else NaN where undefined."""
-    if value.ndim == 0:
-        for mask, message in undefined:
-            if bool(mask):
-                raise ValueError(message)
-        return float(value)
-    for mask, _ in undefined:
-        value = np.where(mask, np.nan, value)
-    return value
-
-
-def _ratio(numerator: Array, denominator: Array) -> Array:
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
-    return np.divide(numerator, denominator, out=out, where=denominator > 0)
 
 
 def _decay_exposure(group: ArrayLike, total: ArrayLike, proximity: object, *, own: bool):
