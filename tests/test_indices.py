@@ -36,6 +36,7 @@ from segregation.singlegroup import (
 )
 from segregation.singlegroup.atkinson import _atkinson
 
+from housing_segregation import indices
 from housing_segregation.indices import (
     atkinson,
     correlation_ratio,
@@ -48,6 +49,7 @@ from housing_segregation.indices import (
     multigroup_entropy,
     mutual_information,
     mutual_information_decomposition,
+    single_group_indices,
 )
 from housing_segregation.measure import compute_indices
 
@@ -831,6 +833,81 @@ def test_a_large_batch():
     table = random_table(rng, (200, 2_000, 4))
     assert np.isfinite(gini(group, total)).all()
     assert np.isfinite(mutual_information_decomposition(table, np.arange(2_000) // 25).within).all()
+
+
+@pytest.mark.parametrize("block_cells", [1, 7, 64])
+def test_blocks_of_draws_change_no_value(monkeypatch, block_cells):
+    # Synthetic batches evaluated whole, then a few draws (or one) at a time: same values,
+    # bit for bit, with NaN in the same draws, and the batch shape kept.
+    rng = np.random.default_rng(12)
+    group, total = random_group_and_total(rng, (2, 3, 20))
+    group[0, 1] = 0  # an undefined draw
+    table = random_table(rng, (2, 3, 20, 3))
+    clusters = np.arange(20) // 7
+    calls = {
+        **{name: lambda f=f: f(group, total) for name, f in GROUP_AND_TOTAL_INDICES.items()},
+        **{name: lambda f=f: f(table) for name, f in MULTIGROUP_INDICES.items()},
+        "decomposition": lambda: mutual_information_decomposition(table, clusters),
+        "together": lambda: single_group_indices(group, total - group, total),
+    }
+    whole = {name: call() for name, call in calls.items()}
+    monkeypatch.setattr(indices, "BLOCK_CELLS", block_cells)
+    for name, call in calls.items():
+        blocked = call()
+        if isinstance(blocked, dict):
+            assert blocked.keys() == whole[name].keys()
+            blocked, expected = list(blocked.values()), list(whole[name].values())
+        else:
+            expected = whole[name]
+        np.testing.assert_array_equal(np.array(blocked), np.array(expected), err_msg=name)
+        assert np.shape(blocked)[-2:] == (2, 3), name
+
+
+def test_single_group_indices_equal_the_separate_functions():
+    # Synthetic: evenness over the pair (group, reference), exposure within a universe that
+    # also holds people of neither group.
+    rng = np.random.default_rng(21)
+    group, pair = random_group_and_total(rng, (5, 80))
+    reference = pair - group
+    universe = pair + rng.integers(0, 300, pair.shape)
+    shapes = {"atkinson_b01": 0.1, "atkinson_b05": 0.5, "atkinson_b09": 0.9}
+    together = single_group_indices(group, reference, universe, atkinson_shapes=shapes)
+    separate = {
+        "dissimilarity": dissimilarity(group, reference),
+        "gini": gini(group, pair),
+        "entropy": entropy(group, pair),
+        **{name: atkinson(group, pair, b) for name, b in shapes.items()},
+        "isolation": isolation(group, universe),
+        "interaction": interaction(group, reference, universe),
+        "correlation_ratio": correlation_ratio(group, universe),
+    }
+    assert together.keys() == separate.keys()
+    for name, expected in separate.items():
+        np.testing.assert_allclose(together[name], expected, rtol=1e-12, atol=1e-15, err_msg=name)
+    # Without a universe, exposure is within the pair; one set of counts gives floats.
+    alone = single_group_indices(group[0], reference[0])
+    assert alone["isolation"] == pytest.approx(isolation(group[0], pair[0]), rel=1e-12)
+    assert alone["atkinson"] == pytest.approx(atkinson(group[0], pair[0]), rel=1e-12)
+    assert all(type(value) is float for value in alone.values())
+
+
+@pytest.mark.parametrize(
+    ("call", "pattern"),
+    [
+        (lambda: single_group_indices([0, 0], [3, 4]), r"^group: .*no members"),
+        (lambda: single_group_indices([1, 2], [0, 0]), r"^reference: .*no members"),
+        (lambda: single_group_indices([1, 2], [3, 4], [4, 5]), r"^group and reference: .*exceed"),
+        (lambda: single_group_indices([1, -2], [3, 4]), r"^group: contains negative"),
+        (lambda: single_group_indices([1, 2], [3, np.nan]), r"^reference: contains missing"),
+        (
+            lambda: single_group_indices([1, 2], [3, 4], atkinson_shapes={"a": 1.0}),
+            r"^b: must be a number strictly between 0 and 1",
+        ),
+    ],
+)
+def test_single_group_indices_reject_bad_input(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
 
 
 # --------------------------------------------------------------------------------------------

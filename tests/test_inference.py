@@ -162,6 +162,8 @@ def test_bias_corrected_dissimilarity_is_batched():
         (lambda: random_allocation_test([1, 2], [3, 4], permutations=-1, rng=0), r"^permut"),
         (lambda: random_allocation_test([1, 2], [3, 4.5], rng=0), r"^total: .*whole"),
         (lambda: random_allocation_test([1, 2], [3, 4], rng=1.5), r"^rng: "),
+        (lambda: random_allocation_test([1, 2], [3, 4], rng=0, threads=0), r"^threads: "),
+        (lambda: bias_corrected_dissimilarity([1, 2], [3, 4], rng=0, threads=1.0), r"^threads: "),
         (
             lambda: random_allocation_test([1, 2], [3, 4], index=lambda g, t: 0.0, rng=0),
             r"^index: expected a function whose second argument is named `other` or `total`",
@@ -214,6 +216,18 @@ def test_random_allocation_test_is_reproducible_with_a_seed():
     )
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_results_do_not_depend_on_the_number_of_threads(threads):
+    group, total = synthetic_counts(4)
+    for function, options in (
+        (random_allocation_test, {"permutations": 333}),
+        (bias_corrected_dissimilarity, {"draws": 150}),
+    ):
+        alone = function(group, total, rng=11, threads=1, **options)
+        shared = function(group, total, rng=11, threads=threads, **options)
+        np.testing.assert_array_equal(np.array(shared), np.array(alone))  # bit for bit
+
+
 class Recording:
     """dissimilarity(group, other), keeping every batch it is called on."""
 
@@ -231,12 +245,14 @@ def recorded_null(
 ) -> tuple[RandomAllocationTest, np.ndarray]:
     index = Recording()
     result = random_allocation_test(group, total, index=index, permutations=permutations, rng=rng)
-    observed, null = index.calls  # one call for the data, one for every permutation at once
-    assert observed.shape == () and null.shape == (permutations,)
+    observed, *blocks = index.calls  # one call for the data, one per block of permutations
+    assert observed.shape == () and all(block.ndim == 1 for block in blocks)
+    null = np.concatenate(blocks)
+    assert null.shape == (permutations,)
     return result, null
 
 
-def test_p_value_and_null_mean_come_from_one_batch_of_permutations():
+def test_p_value_and_null_mean_come_from_the_permutations():
     group, total = null_counts(5, 40)  # a p-value away from its floor and ceiling
     result, null = recorded_null(group, total, permutations=499, rng=9)
     assert 0.01 < result.p_value < 0.99

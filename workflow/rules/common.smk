@@ -46,6 +46,13 @@ def state_years():
     return [(state, year) for year in config["years"] for state in config["states"]]
 
 
+def measurement_threads(wildcards):
+    """The cores shared among the state-year measurement jobs: with several jobs each gets
+    one and they run side by side; a single job gets them all for its simulations."""
+    cores = workflow.cores if isinstance(workflow.cores, int) else 1
+    return max(1, cores // len(state_years()))
+
+
 def raw_input(layout_candidates):
     """A raw input's path: in the mirror if one is set, else in the download cache.
 

@@ -12,7 +12,7 @@ rule compute_indices:
         f"{RESULTS}/benchmarks/compute_indices_{{state}}_{{year}}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    threads: 1
+    threads: measurement_threads
     params:
         groups=focal_groups,
         reference_group=reference_group,

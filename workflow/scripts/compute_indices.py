@@ -30,5 +30,6 @@ with threadpool_limits(limits=1):
         unit_areas=tracts.geometry.area.to_numpy(),
         radii=snakemake.params.radii,
         inference=snakemake.params.inference,
+        threads=snakemake.threads,
     )
 write_indices_csv(indices, snakemake.output.indices)

@@ -20,6 +20,9 @@ Conventions shared by every function:
   group vanishes must not abort the others. Drop or count the NaNs downstream.
 - **Empty units.** Units with total 0 contribute nothing: they get weight 0 and never produce
   0/0, so adding or removing them leaves every index unchanged.
+- **Large batches** are evaluated a block of draws at a time (:func:`_in_blocks`), so that the
+  temporaries stay in the processor's cache and memory grows with the block, not the batch.
+  Each draw is computed on its own, so the blocking changes no value.
 
 Formulas follow Massey & Denton (1988) and, for the multigroup and information-theoretic
 indices, Reardon & Firebaugh (2002), Theil (1971) and Mora & Ruiz-Castillo (2011); each
@@ -29,8 +32,11 @@ single-group and multigroup index equals PySAL ``segregation`` 2.5.4 to 1e-9 on 
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from numbers import Real
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,6 +54,7 @@ __all__ = [
     "multigroup_entropy",
     "mutual_information",
     "mutual_information_decomposition",
+    "single_group_indices",
 ]
 
 #: An index value: a float for one set of counts, an array of shape (...) for a batch.
@@ -56,6 +63,10 @@ Index = float | NDArray[np.float64]
 Array = NDArray[np.float64]
 
 _NO_MEMBERS = "the group has no members in any unit"
+
+#: Counts per block of a large batch: 2**15 float64 values are 256 KiB, so an index's
+#: handful of temporaries fits in a 1 MiB L2 cache.
+BLOCK_CELLS = 2**15
 _PER_UNIT = "expected one count per unit (an array of shape (..., n_units))"
 
 
@@ -71,9 +82,11 @@ def _counts(values: ArrayLike, name: str, *, min_ndim: int = 1, expected: str = 
         raise ValueError(f"{name}: not an array of counts ({error})") from None
     if array.ndim < min_ndim:
         raise ValueError(f"{name}: {expected}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name}: contains missing or infinite counts")
-    if (array < 0).any():
+    # Two reductions without temporaries; NaN fails `lowest >= 0`, so the common case
+    # costs no elementwise pass.
+    if array.size and not (array.min() >= 0 and array.max() < np.inf):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name}: contains missing or infinite counts")
         raise ValueError(f"{name}: contains negative counts")
     return array
 
@@ -133,6 +146,15 @@ def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> Array:
     return np.divide(numerator, denominator, out=out, where=denominator > 0)
 
 
+def _gather(values: Array, order: NDArray[np.intp]) -> Array:
+    """``values`` reordered along the last axis by ``order`` (same shape): take_along_axis
+    through one flat index, which is several times faster."""
+    values = np.broadcast_to(values, order.shape)
+    n = order.shape[-1]
+    rows = np.arange(order.size // n, dtype=order.dtype).reshape((*order.shape[:-1], 1))
+    return np.ravel(values)[order + rows * n]
+
+
 def _xlogx(x: Array) -> Array:
     """x · ln x with 0 · ln 0 = 0."""
     return x * np.log(np.where(x > 0, x, 1.0))
@@ -166,11 +188,126 @@ def _multigroup_undefined(population: Array, diversity: Array) -> tuple[tuple[Ar
     )
 
 
+Function = TypeVar("Function", bound=Callable)
+
+
+def _in_blocks(*count_names: str, unit_axes: int = 1) -> Callable[[Function], Function]:
+    """Evaluate an index on a large batch a block of draws at a time.
+
+    ``count_names`` name the count arguments; each has ``unit_axes`` trailing axes (units, or
+    units and groups) after the batch axes. When they are arrays whose trailing axes agree and
+    whose batch axes broadcast, the batch is flattened and the index called on blocks of about
+    :data:`BLOCK_CELLS` counts, then the results (arrays, or a NamedTuple of arrays) are joined
+    and given the batch shape. Anything else, including every input the index must reject,
+    goes to the index unchanged, so its checks and messages are the same either way. Count
+    arguments given as None are left out.
+    """
+
+    def decorate(index: Function) -> Function:
+        signature = inspect.signature(index)
+
+        @functools.wraps(index)
+        def blocked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            names = [name for name in count_names if bound.arguments.get(name) is not None]
+            counts = [bound.arguments[name] for name in names]
+            if not all(isinstance(c, np.ndarray) and c.ndim > unit_axes for c in counts):
+                return index(*args, **kwargs)
+            cells = {c.shape[-unit_axes:] for c in counts}
+            try:
+                batch = np.broadcast_shapes(*(c.shape[:-unit_axes] for c in counts))
+            except ValueError:
+                return index(*args, **kwargs)
+            draws = int(np.prod(batch))
+            per_draw = int(np.prod(next(iter(cells))))
+            if len(cells) > 1 or per_draw == 0 or draws * per_draw <= BLOCK_CELLS:
+                return index(*args, **kwargs)
+            flat = [
+                np.broadcast_to(c, batch + c.shape[-unit_axes:]).reshape(
+                    (draws, *c.shape[-unit_axes:])
+                )
+                for c in counts
+            ]
+            size = max(1, BLOCK_CELLS // per_draw)
+            parts = []
+            for start in range(0, draws, size):
+                for name, values in zip(names, flat, strict=True):
+                    bound.arguments[name] = values[start : start + size]
+                parts.append(index(*bound.args, **bound.kwargs))
+
+            def joined(values) -> Array:
+                return np.concatenate(values).reshape(batch)
+
+            if isinstance(parts[0], dict):
+                return {key: joined([part[key] for part in parts]) for key in parts[0]}
+            if isinstance(parts[0], tuple):
+                return type(parts[0])(*map(joined, zip(*parts, strict=True)))
+            return joined(parts)
+
+        return blocked  # type: ignore[return-value]
+
+    return decorate
+
+
+# --------------------------------------------------------------------------------------------
+# Single-group index values from checked counts. Each public function below checks its
+# arguments and calls one of these; single_group_indices checks once and calls them all.
+# g: group counts; r: the rest of the pair or total (≥ 0); t: the unit totals g + r (or
+# any universe containing the group); G, R, T: their sums over units.
+# --------------------------------------------------------------------------------------------
+
+
+def _dissimilarity_value(g: Array, o: Array, members: Array, others: Array) -> Array:
+    shares = _ratio(g, members[..., None]) - _ratio(o, others[..., None])
+    return 0.5 * np.abs(shares).sum(axis=-1)
+
+
+def _exposure_value(g: Array, share: Array, members: Array) -> Array:
+    """Σ (g_i/G) s_i: the average group member's unit share ``share`` of some group."""
+    return _ratio((g * share).sum(axis=-1), members)
+
+
+def _gini_value(share: Array, t: Array, members: Array, rest: Array) -> Array:
+    order = np.argsort(share, axis=-1)
+    sorted_share = np.sort(share, axis=-1)
+    below = np.cumsum(_gather(t, order), axis=-1)[..., :-1]
+    above = (members + rest)[..., None] - below
+    half_pair_sum = (np.diff(sorted_share, axis=-1) * below * above).sum(axis=-1)
+    # 2 T² P (1 − P) = 2 G (T − G): the 2 cancels the half above.
+    return _ratio(half_pair_sum, members * rest)
+
+
+def _entropy_value(g: Array, r: Array, t: Array, members: Array, rest: Array) -> Array:
+    population = members + rest
+    overall = -(_xlogx(_ratio(members, population)) + _xlogx(_ratio(rest, population)))
+    unit = -(_xlogx(_ratio(g, t)) + _xlogx(_ratio(r, t)))
+    return _ratio((t * (overall[..., None] - unit)).sum(axis=-1), overall * population)
+
+
+def _atkinson_value(g: Array, r: Array, members: Array, rest: Array, b: float) -> Array:
+    # (1 − p_i)^(1−b) p_i^b t_i = r_i^(1−b) g_i^b: one power, not two (a root for b = ½).
+    terms = np.sqrt(r * g) if b == 0.5 else r * _ratio(g, r) ** b
+    mean = _ratio(terms.sum(axis=-1), members)  # P T = G
+    return 1 - _ratio(members, rest) * mean ** (1 / (1 - b))  # P/(1 − P) = G/(T − G)
+
+
+def _correlation_ratio_value(isolation: Array, members: Array, outside: Array) -> Array:
+    population = members + outside
+    return _ratio(isolation - _ratio(members, population), _ratio(outside, population))
+
+
+def _atkinson_shape(b: object) -> float:
+    if isinstance(b, bool) or not isinstance(b, Real) or not 0 < b < 1:
+        raise ValueError(f"b: must be a number strictly between 0 and 1, got {b!r}")
+    return float(b)
+
+
 # --------------------------------------------------------------------------------------------
 # Pairwise and exposure indices
 # --------------------------------------------------------------------------------------------
 
 
+@_in_blocks("group", "other")
 def dissimilarity(group: ArrayLike, other: ArrayLike) -> Index:
     """Pairwise index of dissimilarity D = ½ Σ |g_i/G − o_i/O|.
 
@@ -180,23 +317,23 @@ def dissimilarity(group: ArrayLike, other: ArrayLike) -> Index:
     c = _aligned(group=group, other=other)
     g, o = c["group"], c["other"]
     members, others = g.sum(axis=-1), o.sum(axis=-1)
-    shares = _ratio(g, members[..., None]) - _ratio(o, others[..., None])
-    value = 0.5 * np.abs(shares).sum(axis=-1)
     return _finish(
-        value,
+        _dissimilarity_value(g, o, members, others),
         (members <= 0, f"group: {_NO_MEMBERS}"),
         (others <= 0, f"other: {_NO_MEMBERS}"),
     )
 
 
+@_in_blocks("group", "total")
 def isolation(group: ArrayLike, total: ArrayLike) -> Index:
     """Isolation xPx = Σ (g_i/G)(g_i/t_i): the group share in the average member's unit."""
     g, t, _ = _group_in_total(group, total)
     members = g.sum(axis=-1)
-    value = (_ratio(g, members[..., None]) * _ratio(g, t)).sum(axis=-1)
+    value = _exposure_value(g, _ratio(g, t), members)
     return _finish(value, (members <= 0, f"group: {_NO_MEMBERS}"))
 
 
+@_in_blocks("group", "other", "total")
 def interaction(group: ArrayLike, other: ArrayLike, total: ArrayLike) -> Index:
     """Interaction xPy = Σ (g_i/G)(o_i/t_i): the other group's share in the average
     group member's unit, using the unit's whole population as the denominator."""
@@ -205,7 +342,7 @@ def interaction(group: ArrayLike, other: ArrayLike, total: ArrayLike) -> Index:
     if _exceeds(g + o, t):
         raise ValueError("group and other: together exceed total in some unit")
     members = g.sum(axis=-1)
-    value = (_ratio(g, members[..., None]) * _ratio(o, t)).sum(axis=-1)
+    value = _exposure_value(g, _ratio(o, t), members)
     return _finish(value, (members <= 0, f"group: {_NO_MEMBERS}"))
 
 
@@ -214,6 +351,7 @@ def interaction(group: ArrayLike, other: ArrayLike, total: ArrayLike) -> Index:
 # --------------------------------------------------------------------------------------------
 
 
+@_in_blocks("group", "total")
 def gini(group: ArrayLike, total: ArrayLike) -> Index:
     """Gini segregation index G = Σ_i Σ_j t_i t_j |p_i − p_j| / (2 T² P (1 − P)), PySAL ``Gini``.
 
@@ -223,22 +361,16 @@ def gini(group: ArrayLike, total: ArrayLike) -> Index:
     Σ_m (p_(m+1) − p_(m)) · W_m · (T − W_m) over the gaps between consecutive sorted shares,
     with W_m the population of the m units below the gap (every pair straddles exactly the
     gaps between its two shares): O(n log n), and every term is ≥ 0, so nothing cancels.
+    Units with equal shares may be sorted in any order: the gaps between them are 0, and
+    the W_m at the other gaps sum the same units (in an order that moves only the last bit).
     """
     g, t, rest = _group_in_total(group, total)
     members, outside = g.sum(axis=-1), rest.sum(axis=-1)
-    share = _ratio(g, t)
-    order = np.argsort(share, axis=-1, kind="stable")
-    sorted_share = np.take_along_axis(share, order, axis=-1)
-    sorted_total = np.take_along_axis(t, order, axis=-1)
-    below = np.cumsum(sorted_total, axis=-1)[..., :-1]
-    above = np.flip(np.cumsum(np.flip(sorted_total, axis=-1), axis=-1), axis=-1)[..., 1:]
-    gaps = np.diff(sorted_share, axis=-1)
-    half_pair_sum = (gaps * below * above).sum(axis=-1)
-    # 2 T² P (1 − P) = 2 G (T − G): the 2 cancels the half above.
-    value = _ratio(half_pair_sum, members * outside)
+    value = _gini_value(_ratio(g, t), t, members, outside)
     return _finish(value, *_single_group_undefined(members, outside))
 
 
+@_in_blocks("group", "total")
 def entropy(group: ArrayLike, total: ArrayLike) -> Index:
     """Theil's entropy index H = Σ t_i (E − E_i) / (E T), PySAL ``Entropy``.
 
@@ -249,13 +381,12 @@ def entropy(group: ArrayLike, total: ArrayLike) -> Index:
     (docs/methods.md).
     """
     g, t, rest = _group_in_total(group, total)
-    members, outside, population = g.sum(axis=-1), rest.sum(axis=-1), t.sum(axis=-1)
-    overall = -(_xlogx(_ratio(members, population)) + _xlogx(_ratio(outside, population)))
-    unit = -(_xlogx(_ratio(g, t)) + _xlogx(_ratio(rest, t)))
-    value = _ratio((t * (overall[..., None] - unit)).sum(axis=-1), overall * population)
+    members, outside = g.sum(axis=-1), rest.sum(axis=-1)
+    value = _entropy_value(g, rest, t, members, outside)
     return _finish(value, *_single_group_undefined(members, outside))
 
 
+@_in_blocks("group", "total")
 def atkinson(group: ArrayLike, total: ArrayLike, b: float = 0.5) -> Index:
     """Atkinson index A = 1 − P/(1 − P) · |Σ (1 − p_i)^(1−b) p_i^b t_i / (P T)|^(1/(1−b)).
 
@@ -263,25 +394,79 @@ def atkinson(group: ArrayLike, total: ArrayLike, b: float = 0.5) -> Index:
     0.5). ``b`` in (0, 1) weights the under-represented (b < 0.5) or over-represented
     (b > 0.5) end of the distribution of group shares p_i = g_i/t_i.
     """
-    if isinstance(b, bool) or not isinstance(b, Real) or not 0 < b < 1:
-        raise ValueError(f"b: must be a number strictly between 0 and 1, got {b!r}")
-    g, t, rest = _group_in_total(group, total)
+    b = _atkinson_shape(b)
+    g, _, rest = _group_in_total(group, total)
     members, outside = g.sum(axis=-1), rest.sum(axis=-1)
-    b = float(b)
-    terms = _ratio(rest, t) ** (1 - b) * _ratio(g, t) ** b * t
-    mean = _ratio(terms.sum(axis=-1), members)  # P T = G
-    value = 1 - _ratio(members, outside) * mean ** (1 / (1 - b))  # P/(1 − P) = G/(T − G)
+    value = _atkinson_value(g, rest, members, outside, b)
     return _finish(value, *_single_group_undefined(members, outside))
 
 
+@_in_blocks("group", "total")
 def correlation_ratio(group: ArrayLike, total: ArrayLike) -> Index:
     """Correlation ratio η² = (xPx − P)/(1 − P), PySAL ``CorrelationR``: isolation adjusted
     for the group's overall share P = G/T."""
     g, t, rest = _group_in_total(group, total)
-    members, outside, population = g.sum(axis=-1), rest.sum(axis=-1), t.sum(axis=-1)
-    own_share = (_ratio(g, members[..., None]) * _ratio(g, t)).sum(axis=-1)
-    value = _ratio(own_share - _ratio(members, population), _ratio(outside, population))
+    members, outside = g.sum(axis=-1), rest.sum(axis=-1)
+    own_share = _exposure_value(g, _ratio(g, t), members)
+    value = _correlation_ratio_value(own_share, members, outside)
     return _finish(value, *_single_group_undefined(members, outside))
+
+
+# --------------------------------------------------------------------------------------------
+# All single-group indices at once
+# --------------------------------------------------------------------------------------------
+
+
+@_in_blocks("group", "reference", "universe")
+def single_group_indices(
+    group: ArrayLike,
+    reference: ArrayLike,
+    universe: ArrayLike | None = None,
+    *,
+    atkinson_shapes: dict[str, float] | None = None,
+) -> dict[str, Index]:
+    """Every single-group index of ``group``, checking and summing the counts once.
+
+    Evenness compares the group with ``reference`` over the pair (total = group +
+    reference): ``dissimilarity``, ``gini``, ``entropy`` and one Atkinson index per entry
+    of ``atkinson_shapes`` (result name → b; default ``{"atkinson": 0.5}``). Exposure is
+    within ``universe`` (default the pair), which must hold both groups: ``isolation``,
+    ``interaction`` (with the reference) and ``correlation_ratio``.
+
+    Each value equals the function of the same name called on those counts (to rounding:
+    the pair's rest is ``reference`` itself rather than pair − group), so the batch
+    conventions, NaN and error messages are theirs; a single set of counts raises if any
+    of the indices is undefined.
+    """
+    shapes = {"atkinson": 0.5} if atkinson_shapes is None else dict(atkinson_shapes)
+    for b in shapes.values():
+        _atkinson_shape(b)
+    arrays = {"group": group, "reference": reference}
+    if universe is not None:
+        arrays["universe"] = universe
+    c = _aligned(**arrays)
+    g, r = c["group"], c["reference"]
+    pair = g + r
+    u = c.get("universe", pair)
+    if _exceeds(pair, u):
+        raise ValueError("group and reference: together exceed universe in some unit")
+    members, others = g.sum(axis=-1), r.sum(axis=-1)
+    outside = np.maximum(u - g, 0.0).sum(axis=-1)
+    isolation_value = _exposure_value(g, _ratio(g, u), members)
+    values = {
+        "dissimilarity": _dissimilarity_value(g, r, members, others),
+        "gini": _gini_value(_ratio(g, pair), pair, members, others),
+        "entropy": _entropy_value(g, r, pair, members, others),
+        **{name: _atkinson_value(g, r, members, others, b) for name, b in shapes.items()},
+        "isolation": isolation_value,
+        "interaction": _exposure_value(g, _ratio(r, u), members),
+        "correlation_ratio": _correlation_ratio_value(isolation_value, members, outside),
+    }
+    undefined = (
+        (members <= 0, f"group: {_NO_MEMBERS}"),
+        (others <= 0, f"reference: {_NO_MEMBERS}"),
+    )
+    return {name: _finish(value, *undefined) for name, value in values.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +474,7 @@ def correlation_ratio(group: ArrayLike, total: ArrayLike) -> Index:
 # --------------------------------------------------------------------------------------------
 
 
+@_in_blocks("counts", unit_axes=2)
 def multigroup_dissimilarity(counts: ArrayLike) -> Index:
     """Multigroup dissimilarity D = Σ_i Σ_k t_i |p_ik − P_k| / (2 T Σ_k P_k (1 − P_k)),
     PySAL ``MultiDissim`` (Sakoda 1981; Reardon & Firebaugh 2002).
@@ -323,6 +509,7 @@ def _group_entropy(n: Array) -> Array:
     return -_xlogx(_ratio(groups, groups.sum(axis=-1)[..., None])).sum(axis=-1)
 
 
+@_in_blocks("counts", unit_axes=2)
 def mutual_information(counts: ArrayLike) -> Index:
     """Mutual information index M = Σ_u Σ_g p_ug ln(p_ug / (p_u p_g)), p_ug = n_ug / N.
 
@@ -335,6 +522,7 @@ def mutual_information(counts: ArrayLike) -> Index:
     return _finish(value, (population <= 0, "counts: nobody in any unit"))
 
 
+@_in_blocks("counts", unit_axes=2)
 def multigroup_entropy(counts: ArrayLike) -> Index:
     """Multigroup Theil information index H = M / E, PySAL ``MultiInfoTheory``
     (Reardon & Firebaugh 2002): mutual information over the entropy E = −Σ_g P_g ln P_g of
@@ -371,6 +559,7 @@ def _cluster_index(clusters: ArrayLike, n_units: int) -> NDArray[np.intp]:
     return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
+@_in_blocks("counts", unit_axes=2)
 def mutual_information_decomposition(
     counts: ArrayLike, clusters: ArrayLike
 ) -> MutualInformationDecomposition:

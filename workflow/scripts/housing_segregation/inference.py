@@ -12,15 +12,20 @@ multinomial call for all draws, one batched index call) instead of looping in Py
 Counts follow :mod:`housing_segregation.indices` (shape ``(..., n_units)``, results shape
 ``(...)``, a ``float`` for 1-d counts, NaN in a batch where undefined) and must be whole
 numbers: they are numbers of people drawn multinomially. Randomness comes only from ``rng``
-(a ``numpy.random.Generator`` or a seed), so a seed reproduces a result exactly. Draws are
-made in blocks of at most ~4 million counts; the block size depends only on the shapes, so
-results do not depend on anything but the seed and the input.
+(a ``numpy.random.Generator`` or a seed), so a seed reproduces a result exactly.
+
+Simulations are made in blocks of about 65,000 counts (at least one draw), each from its own
+child generator (``Generator.spawn``), and the blocks may run on ``threads`` threads (NumPy's
+multinomial sampler releases the GIL). Block sizes depend only on the shapes and the number
+of draws, and the blocks' results are combined in block order, so a result depends on the
+seed and the input alone, never on the number of threads.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -30,8 +35,9 @@ from .indices import Array, Index, _finish, _group_in_total, dissimilarity
 
 __all__ = ["RandomAllocationTest", "bias_corrected_dissimilarity", "random_allocation_test"]
 
-#: Counts drawn per block (32 MB of int64 per group).
-_BLOCK_COUNTS = 2**22
+#: Counts simulated per block (512 KB of int64 per group): enough to keep numpy busy
+#: between Python steps, few enough to stay in cache and to share out among threads.
+_BLOCK_COUNTS = 2**16
 
 #: Relative tolerance within which a simulated value counts as a tie with the observed one
 #: (the same allocation computed in another order may differ in the last bits).
@@ -54,17 +60,29 @@ def _generator(rng) -> np.random.Generator:
     raise ValueError(f"rng: expected a numpy.random.Generator or an integer seed, got {rng!r}")
 
 
-def _draw_count(value, name: str) -> int:
+def _positive_integer(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name}: must be a positive integer, got {value!r}")
     return int(value)
 
 
-def _blocks(draws: int, counts_per_draw: int):
-    """(start, stop) of blocks of draws, sized from the shapes alone."""
+def _in_blocks(
+    simulate: Callable[[np.random.Generator, int], tuple[Array, ...]],
+    generator: np.random.Generator,
+    draws: int,
+    counts_per_draw: int,
+    threads: int,
+) -> Iterator[tuple[Array, ...]]:
+    """``simulate(block_generator, n_draws)`` over blocks of the draws, each block with its
+    own child generator, on up to ``threads`` threads; results in block order."""
     size = max(1, _BLOCK_COUNTS // max(1, counts_per_draw))
-    for start in range(0, draws, size):
-        yield start, min(start + size, draws)
+    sizes = [min(size, draws - start) for start in range(0, draws, size)]
+    children = generator.spawn(len(sizes))
+    if threads == 1 or len(sizes) == 1:
+        yield from map(simulate, children, sizes)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        yield from pool.map(simulate, children, sizes)
 
 
 def _multinomial(rng: np.random.Generator, people: Array, shares: Array, draws: int) -> np.ndarray:
@@ -82,7 +100,7 @@ def _multinomial(rng: np.random.Generator, people: Array, shares: Array, draws: 
 
 
 def bias_corrected_dissimilarity(
-    group: ArrayLike, total: ArrayLike, *, draws: int = 500, rng
+    group: ArrayLike, total: ArrayLike, *, draws: int = 500, rng, threads: int = 1
 ) -> Index:
     """Dissimilarity corrected for small-unit bias, D_bc = 2 D − mean(D*), PySAL
     ``BiasCorrectedDissim`` (Allen et al. 2015).
@@ -93,12 +111,13 @@ def bias_corrected_dissimilarity(
     D* of the simulated counts; the mean of D* estimates E[D] under sampling, whose excess
     over D is the bias subtracted. The Monte Carlo standard error of D_bc is sd(D*)/√draws.
 
-    Here all draws are one multinomial call per group and one batched
+    Here each block of draws is one multinomial call per group and one batched
     :func:`~housing_segregation.indices.dissimilarity` call, rather than PySAL's loop over
     DataFrames; the estimator is the same, the random numbers are not (PySAL uses the legacy
     global ``np.random``).
     """
-    draws = _draw_count(draws, "draws")
+    draws = _positive_integer(draws, "draws")
+    threads = _positive_integer(threads, "threads")
     generator = _generator(rng)
     g, _, rest = _whole_counts(group, total)
     members, others = g.sum(axis=-1), rest.sum(axis=-1)
@@ -108,12 +127,16 @@ def bias_corrected_dissimilarity(
     observed = observed.reshape(members.shape)
     group_shares = g / np.where(members > 0, members, 1.0)[..., None]
     other_shares = rest / np.where(others > 0, others, 1.0)[..., None]
-    simulated_sum = np.zeros(members.shape)
-    for start, stop in _blocks(draws, g.size):
-        simulated_group = _multinomial(generator, members, group_shares, stop - start)
-        simulated_other = _multinomial(generator, others, other_shares, stop - start)
+
+    def simulate(block_generator: np.random.Generator, size: int) -> tuple[Array]:
+        simulated_group = _multinomial(block_generator, members, group_shares, size)
+        simulated_other = _multinomial(block_generator, others, other_shares, size)
         simulated = np.asarray(dissimilarity(simulated_group, simulated_other))
-        simulated_sum = simulated_sum + np.where(np.isnan(simulated), 0.0, simulated).sum(axis=0)
+        return (np.where(np.isnan(simulated), 0.0, simulated).sum(axis=0),)
+
+    simulated_sum = np.zeros(members.shape)
+    for (block_sum,) in _in_blocks(simulate, generator, draws, g.size, threads):
+        simulated_sum = simulated_sum + block_sum
     value = 2 * observed - simulated_sum / draws
     return _finish(
         value,
@@ -164,6 +187,7 @@ def random_allocation_test(
     index: IndexFunction = dissimilarity,
     permutations: int = 999,
     rng,
+    threads: int = 1,
 ) -> RandomAllocationTest:
     """Test segregation against random allocation of people to units (one-sided).
 
@@ -188,34 +212,46 @@ def random_allocation_test(
     ties) and the mean of the null values. Simulations where the index is undefined (NaN)
     count neither as ≥ nor in the mean; PySAL drops them likewise.
 
-    All ``permutations`` allocations are drawn at once and the index is called once on the
-    (permutations, …, n_units) batch. PySAL's ``SingleValueTest`` reports the two-sided
+    Each block of allocations is drawn at once and the index called once on the
+    (block, …, n_units) batch. PySAL's ``SingleValueTest`` reports the two-sided
     p-value by default, and with ``two_tailed=False`` #{null > observed}/permutations.
     """
-    permutations = _draw_count(permutations, "permutations")
+    permutations = _positive_integer(permutations, "permutations")
+    threads = _positive_integer(threads, "threads")
     generator = _generator(rng)
     taken = _counts_taken(index)
     g, t, rest = _whole_counts(group, total)
 
     def evaluate(group_counts, other_counts):
-        arguments = {"other": other_counts, "total": group_counts + other_counts}
+        arguments = {"other": other_counts}
+        if "total" in taken:
+            arguments["total"] = group_counts + other_counts
         return np.asarray(index(group_counts, **{name: arguments[name] for name in taken}))
 
     observed = evaluate(g, rest)  # raises for one set of counts where undefined
     members, others, population = g.sum(axis=-1), rest.sum(axis=-1), t.sum(axis=-1)
     unit_shares = t / np.where(population > 0, population, 1.0)[..., None]
+    tie = _TIE * np.maximum(1.0, np.abs(observed))
+
+    def simulate(block_generator: np.random.Generator, size: int) -> tuple[Array, Array, Array]:
+        simulated_group = _multinomial(block_generator, members, unit_shares, size)
+        simulated_other = _multinomial(block_generator, others, unit_shares, size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            null = evaluate(simulated_group, simulated_other)
+        defined = np.isfinite(null)
+        return (
+            (defined & (null >= observed - tie)).sum(axis=0),
+            np.where(defined, null, 0.0).sum(axis=0),
+            defined.sum(axis=0),
+        )
+
     exceed = np.zeros(members.shape)
     null_sum, null_defined = np.zeros(members.shape), np.zeros(members.shape)
-    tie = _TIE * np.maximum(1.0, np.abs(observed))
-    for start, stop in _blocks(permutations, g.size):
-        simulated_group = _multinomial(generator, members, unit_shares, stop - start)
-        simulated_other = _multinomial(generator, others, unit_shares, stop - start)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            null = evaluate(simulated_group.astype(np.float64), simulated_other.astype(np.float64))
-        defined = np.isfinite(null)
-        exceed = exceed + (defined & (null >= observed - tie)).sum(axis=0)
-        null_sum = null_sum + np.where(defined, null, 0.0).sum(axis=0)
-        null_defined = null_defined + defined.sum(axis=0)
+    for block in _in_blocks(simulate, generator, permutations, g.size, threads):
+        exceed, null_sum, null_defined = (
+            total + part
+            for total, part in zip((exceed, null_sum, null_defined), block, strict=True)
+        )
     p_value = (1 + exceed) / (1 + permutations)
     null_mean = null_sum / np.where(null_defined > 0, null_defined, 1.0)
     undefined = ~np.isfinite(observed)

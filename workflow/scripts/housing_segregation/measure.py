@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import indices
 from .geometric import (
     absolute_centralization,
     absolute_clustering,
@@ -21,13 +22,6 @@ from .geometric import (
     relative_concentration,
 )
 from .indices import (
-    atkinson,
-    correlation_ratio,
-    dissimilarity,
-    entropy,
-    gini,
-    interaction,
-    isolation,
     multigroup_dissimilarity,
     multigroup_entropy,
     mutual_information,
@@ -85,6 +79,9 @@ MULTIGROUP = "multigroup"
 #: Atkinson shape parameters and their index names.
 ATKINSON_SHAPES = {"atkinson_b01": 0.1, "atkinson_b05": 0.5, "atkinson_b09": 0.9}
 
+#: Single-group indices of the group alone (no reference group in indices.csv).
+OWN_GROUP_INDICES = frozenset({"isolation", "correlation_ratio"})
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -110,20 +107,16 @@ IndexValues = dict[tuple[str, str], "float | np.ndarray"]
 def single_group_indices(group, reference, universe, reference_name: str) -> IndexValues:
     """Evenness over the pair (group vs reference), exposure within the universe.
 
-    Arguments have shape (..., n_units); each value has the leading shape.
+    Arguments have shape (..., n_units); each value has the leading shape. Isolation and
+    the correlation ratio concern the group alone, so they carry no reference.
     """
-    pair = group + reference
-    values: IndexValues = {
-        ("dissimilarity", reference_name): dissimilarity(group, reference),
-        ("gini", reference_name): gini(group, pair),
-        ("entropy", reference_name): entropy(group, pair),
-        ("isolation", ""): isolation(group, universe),
-        ("interaction", reference_name): interaction(group, reference, universe),
-        ("correlation_ratio", ""): correlation_ratio(group, universe),
+    values = indices.single_group_indices(
+        group, reference, universe, atkinson_shapes=ATKINSON_SHAPES
+    )
+    return {
+        (name, "" if name in OWN_GROUP_INDICES else reference_name): value
+        for name, value in values.items()
     }
-    for name, shape in ATKINSON_SHAPES.items():
-        values[(name, reference_name)] = atkinson(group, pair, shape)
-    return values
 
 
 def multigroup_indices(parts, towns: np.ndarray | None) -> IndexValues:
@@ -287,14 +280,17 @@ def _random_allocation_rows(
     reference_name: str,
     settings: Mapping[str, int],
     rng: np.random.Generator,
+    threads: int,
 ) -> list[dict[str, object]]:
     """Bias-corrected D (Allen et al. 2015) and D's one-sided p-value against random
     allocation of the pair's members to tracts, from the published (whole) counts."""
     pair = group + reference
     corrected = bias_corrected_dissimilarity(
-        group, pair, draws=settings["bias_correction_draws"], rng=rng
+        group, pair, draws=settings["bias_correction_draws"], rng=rng, threads=threads
     )
-    test = random_allocation_test(group, pair, permutations=settings["permutations"], rng=rng)
+    test = random_allocation_test(
+        group, pair, permutations=settings["permutations"], rng=rng, threads=threads
+    )
     missing = {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     return [
         {"index": "dissimilarity_bias_corrected", "reference_group": reference_name,
@@ -318,6 +314,7 @@ def compute_indices(
     unit_areas: np.ndarray | None = None,
     radii: Iterable[float] = (),
     inference: Mapping[str, int] | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Every index for every area of every level in ``tracts`` (one state-year).
 
@@ -330,7 +327,8 @@ def compute_indices(
     geometric indices are added, egohood ones at each of ``radii`` (metres). With
     ``inference`` (``bias_correction_draws``, ``permutations``), the bias-corrected D and
     the p-value of D against random allocation are added (no intervals: they are
-    simulations themselves).
+    simulations themselves), simulated on ``threads`` threads (the values do not depend on
+    the number).
     """
     groups = list(groups)
     years = tracts["year"].unique()
@@ -395,7 +393,7 @@ def compute_indices(
                 rng = np.random.default_rng([*seeds, area_number, tests.index(test)])
                 evaluated += _random_allocation_rows(
                     point[test.group][units], point[test.reference][units], test.reference,
-                    inference, rng,
+                    inference, rng, threads,
                 )  # fmt: skip
             for row in evaluated:
                 rows.append({**common, **row, "group": test.group, "n_units": len(units),

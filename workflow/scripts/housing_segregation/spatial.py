@@ -30,11 +30,13 @@ here exactly:
 - an empty unit gets the sums of its neighbours like any other, so it can weigh in the index
   (PySAL does the same); a unit whose egohood is empty has weight 0, never 0/0.
 
-PySAL builds a dense n × n structure (5–9 GB at 15,000 units); here the neighbourhoods come
-from ``cKDTree.sparse_distance_matrix`` and W is a ``csr_matrix`` with a few dozen entries per
-row. ``multiscalar_profile`` equals ``segregation.dynamics.compute_multiscalar_profile``,
-which builds its kernel with ``libpysal.graph.Graph.build_kernel`` instead: for the triangular
-kernel both give the same weights.
+PySAL rebuilds the weights and a GeoDataFrame for every index call, one set of counts at a
+time; here the neighbourhoods come from ``cKDTree.sparse_distance_matrix``, W is a
+``csr_matrix`` with a few dozen entries per row, built once per area and radius, and one
+sparse product smooths every Monte Carlo draw at once. ``multiscalar_profile`` equals
+``segregation.dynamics.compute_multiscalar_profile``, which builds its kernel with
+``libpysal.graph.Graph.build_kernel`` instead: for the triangular kernel both give the same
+weights.
 
 **Distance decay** (Morgan 1983; White 1983). PySAL's ``DistanceDecayIsolation``,
 ``DistanceDecayInteraction`` and ``SpatialProximity`` do not use the kernel. They use a dense
