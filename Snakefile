@@ -1,4 +1,5 @@
-# Housing segregation pipeline: ACS and boundaries -> tidy tracts -> indices -> figures.
+# Housing segregation pipeline: ACS and boundaries -> tidy tracts -> indices -> figures;
+# state and HUD subsidized-housing data -> siting metrics and model.
 # Table of contents only; see workflow/rules/ for the stages.
 
 from snakemake.utils import min_version
@@ -13,6 +14,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/acquire.smk"
 include: "workflow/rules/normalise.smk"
 include: "workflow/rules/measure.smk"
+include: "workflow/rules/subsidized.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -68,9 +68,18 @@ def test_validation_does_not_modify_its_argument(raw_config, schema):
     assert partial == {"years": ["2023", "2019"]}
 
 
+#: A town-list entry with one workbook (synthetic path).
+ONE_LIST = {"2019": {"path": "ct-housing/list.xls", "url": None}}
+
+
 def schema_defaults(section: dict) -> dict:
-    """The defaults a schema section declares, one level deep (download's are nested)."""
-    return {name: sub["default"] for name, sub in section["properties"].items() if "default" in sub}
+    """The defaults a schema section declares, with those of its nested sections filled in
+    (download's are one level down, the siting model's two)."""
+    return {
+        name: schema_defaults(sub) if "properties" in sub else sub["default"]
+        for name, sub in section["properties"].items()
+        if "default" in sub
+    }
 
 
 def test_empty_config_gets_every_default(schema):
@@ -186,6 +195,26 @@ def test_reference_group_check_applies_even_if_the_schema_allows_it(raw_config, 
         ({"boundary_vintages": {"2019": {"tract": 2019}}}, "'boundary_vintages.2019'", "cousub"),
         ({"years": [2019, 2019]}, "'years'", "non-unique"),
         ({"groups": []}, "'groups'", "should be non-empty"),
+        (
+            {"subsidized": {"model": {"family": "logit"}}},
+            "'subsidized.model.family'",
+            "'negative_binomial', 'poisson'",
+        ),
+        (
+            {"subsidized": {"project_inventories": {"09": {"path": "a.csv", "url": "ftp://x"}}}},
+            "'subsidized.project_inventories.09.url'",
+            "^https?://",
+        ),
+        (
+            {"subsidized": {"town_lists": {"09": {"map_year": 2019, "files": {}}}}},
+            "'subsidized.town_lists.09.files'",
+            "should be non-empty",
+        ),
+        (
+            {"subsidized": {"town_lists": {"09": {"map_year": 2020, "files": ONE_LIST}}}},
+            "'subsidized.town_lists.09.map_year'",
+            "2020 is not one of the list years; allowed: 2019",
+        ),
     ],
 )
 def test_wrong_types_and_values_name_the_key(raw_config, schema, changes, key, expected):

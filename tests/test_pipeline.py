@@ -14,6 +14,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,6 +36,17 @@ INDEX_COLUMNS = [
     "se",
     "ci_low",
     "ci_high",
+]
+#: The contract columns of siting_metrics.csv, restated: the test must not import them.
+SITING_COLUMNS = [
+    "year",
+    "program",
+    "geography_level",
+    "geography_id",
+    "geography_name",
+    "metric",
+    "value",
+    "denominator",
 ]
 API_KEY_SENTINEL = "sentinel-census-key-0123456789"
 
@@ -83,6 +95,21 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     assert "resources/census-api/acs5_2019_tract_state09.json" in result.stdout
     assert "resources/boundaries/cb_2020_09_cousub_500k.zip" in result.stdout
     assert "resources/crosswalks/ct_tract_2020_to_2022.csv" in result.stdout
+    assert "download_state_source" in result.stdout
+    assert "resources/ct-housing/assisted_housing_projects.csv" in result.stdout
+
+
+def test_town_lists_without_url_are_skipped_until_placed(tmp_path_factory):
+    # The 8-30g workbooks have no stable address: without them in the raw cache the run
+    # plans no town tables and says where to put the workbooks.
+    workdir = new_workdir(tmp_path_factory, "placed")
+    result = snakemake(workdir, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "subsidized.town_lists.09: 18 workbook(s) have no URL" in output
+    assert "resources/ct-housing/affordable-housing-appeals-list/" in output
+    assert "rule town_assisted_share" not in output
+    assert "rule siting_metrics" in output
 
 
 @pytest.mark.parametrize(
@@ -139,6 +166,16 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         "figures/recaps_09_2023.png",
         "figures/multiscalar_profile_09_2023.png",
         "data/recaps_09_2023.parquet",
+        "tables/subsidized_by_tract.parquet",
+        "tables/siting_metrics.csv",
+        "tables/town_assisted_share.csv",
+        "tables/siting_model.csv",
+        "tables/siting_model_fit.csv",
+        "tables/siting_counterfactual.csv",
+        "tables/siting_model_summary.txt",
+        "figures/town_assisted_share_09.png",
+        "figures/siting_shares_09_2023.png",
+        "figures/siting_model_09_2023.png",
     ):
         path = latest / name
         assert path.is_file() and path.stat().st_size > 1000, name
@@ -227,6 +264,51 @@ def test_recap_table(mirror_run):
 
 
 @pytest.mark.e2e
+def test_subsidized_tables(mirror_run):
+    tables = mirror_run / "results" / "latest" / "tables"
+    by_tract = gpd.read_parquet(tables / "subsidized_by_tract.parquet")
+    assert len(by_tract) == 879 and by_tract["geoid"].is_unique
+    assert set(by_tract["year"]) == {2023}
+    # Every project of the inventory lands in a tract, each counted once (assisted.py).
+    assert by_tract["assisted_units_total"].sum() == 86_964
+
+    towns = pd.read_csv(tables / "town_assisted_share.csv", dtype={"town_geoid": str})
+    assert sorted(set(towns["year"])) == list(range(2002, 2020))
+    assert (towns.groupby("year")["town_geoid"].nunique() == 169).all()
+    assert set(towns["town_geoid"]) == set(by_tract["town_geoid"])  # joins to the tracts
+    latest = towns[towns["year"] == 2019]
+    assert (latest["percent_published"] >= 10).sum() == 30
+    assert (latest["units_to_threshold"] > 0).sum() == 139
+
+    metrics = pd.read_csv(tables / "siting_metrics.csv", dtype={"geography_id": str})
+    assert list(metrics.columns) == SITING_COLUMNS
+    state = metrics[(metrics["geography_level"] == "state")].set_index(["program", "metric"])
+    # Assisted units sit in R/ECAPs far more than homes do (15% against 4%).
+    assert (
+        state.loc[("assisted_units_total", "share_in_recap"), "value"]
+        > 3 * state.loc[("all_housing", "share_in_recap"), "value"]
+    )
+    assert state.loc[("cgs_8_30g", "towns_below_10_percent"), "value"] == 139
+    shares = metrics[metrics["metric"].str.startswith("share_in_")]
+    assert shares["value"].between(0, 1).all()
+
+    model = pd.read_csv(tables / "siting_model.csv")
+    minority = model[model["term"] == "minority_share_10pp"].set_index("program")
+    assert set(minority.index) == {
+        "assisted_units_total", "assisted_units_public_housing",
+        "assisted_units_section_8_project_based", "assisted_units_lihtc",
+        "assisted_units_state_and_local",
+    }  # fmt: skip
+    assert (
+        (minority["irr_ci_low"] < minority["irr"]) & (minority["irr"] < minority["irr_ci_high"])
+    ).all()
+    fit = pd.read_csv(tables / "siting_model_fit.csv")
+    assert (fit["n"] == 870).all()
+    summary = (tables / "siting_model_summary.txt").read_text()
+    assert "not evidence of intent" in summary
+
+
+@pytest.mark.e2e
 def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
     latest = mirror_run / "results" / "latest"
     provenance = json.loads((latest / "provenance.json").read_text())
@@ -239,6 +321,11 @@ def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
         "boundaries/cb_2020_09_cousub_500k.geojson",
         "crosswalks/ct_tract_2020_to_2022.csv",
         "delineations/cbsa_2020_state09.csv",
+        "ct-housing/assisted_housing_projects.csv",
+        *(
+            f"ct-housing/affordable-housing-appeals-list/{workbook.name}"
+            for workbook in (shared_data / "ct-housing/affordable-housing-appeals-list").iterdir()
+        ),
     }
     for layout_path, record in inputs.items():
         real = shared_data / layout_path
@@ -313,6 +400,10 @@ class CensusLikeHandler(http.server.BaseHTTPRequestHandler):
             body = (self.server.shared_data / "crosswalks/ct_tract_2020_to_2022.csv").read_bytes()
         elif url.path == "/delineation/list1_2020.xlsx":
             body = self._national_workbook()
+        elif url.path == "/ctdoh/inventory.csv":
+            body = (
+                self.server.shared_data / "ct-housing/assisted_housing_projects.csv"
+            ).read_bytes()
         else:
             self.send_error(404)
             return
@@ -367,7 +458,11 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     config["tract_geoid_crosswalks"]["09"]["url"] = f"{base}/crosswalk.csv"
     config["planning_regions"]["09"]["url"] = f"{base}/crosswalk.csv"
     config["cbsa_delineation_urls"] = {"2020": f"{base}/delineation/list1_2020.xlsx"}
+    config["subsidized"]["project_inventories"]["09"]["url"] = f"{base}/ctdoh/inventory.csv"
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    # The 8-30g workbooks have no URL: a user puts them in the raw cache by hand.
+    lists = "ct-housing/affordable-housing-appeals-list"
+    shutil.copytree(shared_data / lists, workdir / "resources" / lists)
     try:
         result = snakemake(workdir, "--cores", "2", env_key=True)
     finally:
@@ -382,7 +477,11 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     assert downloaded == mirrored
 
     provenance = json.loads((workdir / "results" / "latest" / "provenance.json").read_text())
+    placed = [r for r in provenance["inputs"] if r["layout_path"].startswith(lists)]
+    assert len(placed) == 18 and {r["source"] for r in placed} == {"placed"}
     for record in provenance["inputs"]:
+        if record in placed:
+            continue
         assert record["source"] == "download"
         assert record["url"].startswith(base)
         assert all(response["url"].startswith(base) for response in record["responses"])
@@ -391,7 +490,11 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     assert {r["layout_path"] for r in provenance["inputs"]} >= {
         "boundaries/cb_2020_09_tract_500k.zip",
         "census-api/acs5_2023_tract_state09.json",
+        "ct-housing/assisted_housing_projects.csv",
     }
+    for name in ("siting_metrics.csv", "town_assisted_share.csv", "siting_model.csv"):
+        downloaded = (workdir / "results" / "latest" / "tables" / name).read_text()
+        assert downloaded == (mirror_run / "results" / "latest" / "tables" / name).read_text()
     for path in workdir.rglob("*"):
         if path.is_file():
             assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path
@@ -401,7 +504,7 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
 def test_changed_input_under_the_same_version_is_refused(mirror_run, shared_data, tmp_path):
     """A raw input edited under the same name must not rewrite the version's numbers."""
     mirror = tmp_path / "mirror"
-    for folder in ("census-api", "boundaries", "crosswalks", "delineations"):
+    for folder in ("census-api", "boundaries", "crosswalks", "delineations", "ct-housing"):
         shutil.copytree(shared_data / folder, mirror / folder)
     acs = mirror / "census-api" / "acs5_2023_tract_state09.json"
     acs.write_text(acs.read_text().replace('"2833"', '"2834"', 1))

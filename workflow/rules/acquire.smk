@@ -11,6 +11,7 @@ localrules:
     download_boundaries,
     download_crosswalk,
     download_cbsa_delineation,
+    download_state_source,
 
 
 rule download_acs:
@@ -73,3 +74,19 @@ rule download_cbsa_delineation:
         url=delineation_url,
     script:
         "../scripts/download_cbsa_delineation.py"
+
+
+rule download_state_source:
+    output:
+        data=f"{RAW}/{{source_path}}",
+        record=str(paths.download_record_path("{source_path}")),
+    log:
+        "logs/download/state_source_{source_path}.log",
+    wildcard_constraints:
+        source_path=state_source_pattern(),
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        url=state_source_url,
+    script:
+        "../scripts/download_state_source.py"

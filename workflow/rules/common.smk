@@ -1,7 +1,11 @@
 # Shared set-up, paths and input functions. No rules here.
 
+import re
 import sys
+from functools import cache
 from pathlib import Path
+
+from snakemake.logging import logger
 
 # The library lives in workflow/scripts so that scripts import it under any deployment.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
@@ -103,11 +107,102 @@ def normalise_inputs(wildcards):
     return tract_inputs(wildcards.state, wildcards.year)
 
 
+def subsidized_state_years():
+    """(state, year) of the subsidized-housing stage: each state with a project inventory,
+    paired with the latest ACS year of the run."""
+    inventories = config["subsidized"]["project_inventories"]
+    return [
+        (state, max(config["years"]))
+        for state in config["states"]
+        if state in inventories
+    ]
+
+
+def _obtainable(spec):
+    """Whether a state-source file can be had: it has a URL, or is already on disk."""
+    root = Path(MIRROR) if MIRROR else Path(RAW)
+    return spec["url"] is not None or (root / spec["path"]).is_file()
+
+
+@cache
+def town_list_states():
+    """States of the subsidized stage whose town lists (CGS 8-30g) are all obtainable.
+    Lists without a URL must be put in the raw cache by hand; until they are, the town
+    tables are skipped with a warning rather than failing the run."""
+    states = []
+    for state, _ in subsidized_state_years():
+        lists = config["subsidized"]["town_lists"].get(state)
+        if lists is None:
+            continue
+        missing = [s["path"] for s in lists["files"].values() if not _obtainable(s)]
+        if missing:
+            folder = Path(MIRROR or RAW) / Path(missing[0]).parent
+            logger.warning(
+                f"subsidized.town_lists.{state}: {len(missing)} workbook(s) have no URL and "
+                f"are not in {folder}/ (e.g. {Path(missing[0]).name}); the town tables and "
+                "map are skipped. Put the published workbooks there to include them."
+            )
+            continue
+        states.append(state)
+    return tuple(states)
+
+
+def town_list_files(state):
+    """List year -> local path of each of a state's town-list workbooks."""
+    files = config["subsidized"]["town_lists"][state]["files"]
+    return {year: raw_input([spec["path"]]) for year, spec in sorted(files.items())}
+
+
+def project_inventory(state):
+    return raw_input([config["subsidized"]["project_inventories"][state]["path"]])
+
+
+def state_source_specs():
+    """Layout path -> {path, url} of every state-published subsidized-housing file."""
+    specs = {}
+    for lists in config["subsidized"]["town_lists"].values():
+        for spec in lists["files"].values():
+            specs[spec["path"]] = spec
+    for spec in config["subsidized"]["project_inventories"].values():
+        specs[spec["path"]] = spec
+    return specs
+
+
+def state_source_pattern():
+    """A regex matching exactly the configured state-source paths that have a URL (nothing
+    if none): files without one are never downloaded, only put in place by hand."""
+    paths_with_url = sorted(
+        p for p, spec in state_source_specs().items() if spec["url"]
+    )
+    return (
+        "|".join(re.escape(path) for path in paths_with_url)
+        if paths_with_url
+        else "(?!)"
+    )
+
+
+def state_source_url(wildcards):
+    return state_source_specs()[wildcards.source_path]["url"]
+
+
+def subsidized_inputs(state, year):
+    """Raw inputs of the subsidized stage of one state."""
+    inputs = {"inventory": project_inventory(state)}
+    if state in town_list_states():
+        inputs.update(
+            {f"town_list_{y}": path for y, path in town_list_files(state).items()}
+        )
+    return inputs
+
+
 def raw_inputs_used():
     """Layout path -> local path of every raw input of the run."""
     used = {}
     for state, year in state_years():
         for local_path in tract_inputs(state, year).values():
+            used[layout_path_of(local_path)] = local_path
+    for state, year in subsidized_state_years():
+        for local_path in subsidized_inputs(state, year).values():
             used[layout_path_of(local_path)] = local_path
     return dict(sorted(used.items()))
 
@@ -117,10 +212,22 @@ def layout_path_of(local_path):
     return Path(local_path).relative_to(root).as_posix()
 
 
+def placed_by_hand():
+    """Layout paths of the run's raw inputs that have no URL: the user puts them in the raw
+    cache by hand (or runs with a mirror), so they have no download record."""
+    specs = state_source_specs()
+    return sorted(
+        p for p in raw_inputs_used() if p in specs and specs[p]["url"] is None
+    )
+
+
 def download_records_used():
     if MIRROR:
         return []
-    return [str(paths.download_record_path(p)) for p in raw_inputs_used()]
+    placed = set(placed_by_hand())
+    return [
+        str(paths.download_record_path(p)) for p in raw_inputs_used() if p not in placed
+    ]
 
 
 def crosswalk_url(wildcards):
@@ -214,6 +321,98 @@ def tract_boundary_name(wildcards):
 check_inputs_unchanged(f"{RESULTS}/provenance.json", raw_inputs_used())
 
 
+def town_list_inputs(wildcards):
+    """The state's town-list workbooks, named town_list_<year>."""
+    return {
+        f"town_list_{y}": path for y, path in town_list_files(wildcards.state).items()
+    }
+
+
+def inventory_input(wildcards):
+    return project_inventory(wildcards.state)
+
+
+def town_share_input(wildcards):
+    """The state's town table of the 8-30g lists, where the state has such lists."""
+    if wildcards.state not in town_list_states():
+        return {}
+    return {
+        "town_shares": f"{RESULTS}/data/town_assisted_share_{wildcards.state}_{wildcards.year}.csv"
+    }
+
+
+def subsidized_parts(wildcards):
+    """Every state's part of each subsidized-stage table, by table."""
+    pairs = subsidized_state_years()
+
+    def each(pattern, states=pairs):
+        return [pattern.format(state=state, year=year) for state, year in states]
+
+    parts = {
+        "by_tract": each(
+            f"{RESULTS}/data/subsidized_by_tract_{{state}}_{{year}}.parquet"
+        ),
+        "metrics": each(f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv"),
+        "coefficients": each(f"{RESULTS}/data/siting_model_{{state}}_{{year}}.csv"),
+        "fit": each(f"{RESULTS}/data/siting_model_fit_{{state}}_{{year}}.csv"),
+        "counterfactual": each(
+            f"{RESULTS}/data/siting_counterfactual_{{state}}_{{year}}.csv"
+        ),
+        "summary": each(f"{RESULTS}/data/siting_model_summary_{{state}}_{{year}}.txt"),
+    }
+    listed = [(s, y) for s, y in pairs if s in town_list_states()]
+    if listed:
+        parts["town_shares"] = each(
+            f"{RESULTS}/data/town_assisted_share_{{state}}_{{year}}.csv", listed
+        )
+    return parts
+
+
+def latest_town_shares(wildcards):
+    year = max(config["years"])
+    return f"{RESULTS}/data/town_assisted_share_{wildcards.state}_{year}.csv"
+
+
+def latest_town_boundaries(wildcards):
+    return boundary_file(wildcards.state, max(config["years"]), "cousub")
+
+
+def inventory_source_line(wildcards):
+    """The data source of the subsidized-housing figures, for their source line."""
+    path = config["subsidized"]["project_inventories"][wildcards.state]["path"]
+    return (
+        f"state assisted-housing inventory {Path(path).name} (Connecticut Department of "
+        "Housing, merged by CT Data Haven)"
+        if wildcards.state == "09"
+        else f"state assisted-housing inventory {Path(path).name}"
+    )
+
+
+def town_list_map_year(wildcards):
+    return config["subsidized"]["town_lists"][wildcards.state]["map_year"]
+
+
+def siting_model_settings(wildcards):
+    return config["subsidized"]["model"]
+
+
+def subsidized_tables():
+    """The subsidized stage's tables (none if no state of the run has a project inventory)."""
+    if not subsidized_state_years():
+        return []
+    tables = [
+        "subsidized_by_tract.parquet",
+        "siting_metrics.csv",
+        "siting_model.csv",
+        "siting_model_fit.csv",
+        "siting_counterfactual.csv",
+        "siting_model_summary.txt",
+    ]
+    if town_list_states():
+        tables.append("town_assisted_share.csv")
+    return [f"{RESULTS}/tables/{name}" for name in tables]
+
+
 def final_outputs():
     outputs = [f"{RESULTS}/tables/indices.csv", f"{RESULTS}/provenance.json"]
     for state, year in state_years():
@@ -221,4 +420,10 @@ def final_outputs():
         outputs.append(f"{RESULTS}/figures/dissimilarity_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/recaps_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/multiscalar_profile_{state}_{year}.png")
+    outputs += subsidized_tables()
+    for state, year in subsidized_state_years():
+        outputs.append(f"{RESULTS}/figures/siting_shares_{state}_{year}.png")
+        outputs.append(f"{RESULTS}/figures/siting_model_{state}_{year}.png")
+    for state in town_list_states():
+        outputs.append(f"{RESULTS}/figures/town_assisted_share_{state}.png")
     return outputs

@@ -69,7 +69,7 @@ rule record_provenance:
     input:
         raw=list(raw_inputs_used().values()),
         download_records=download_records_used(),
-        outputs=[f"{RESULTS}/tables/indices.csv"],
+        outputs=[f"{RESULTS}/tables/indices.csv", *subsidized_tables()],
     output:
         provenance=f"{RESULTS}/provenance.json",
     log:
@@ -79,8 +79,58 @@ rule record_provenance:
     params:
         layout_paths=list(raw_inputs_used()),
         from_mirror=bool(MIRROR),
+        placed=placed_by_hand(),
         version=VERSION,
         config=resolved_config,
         workflow_root=str(WORKFLOW_ROOT),
     script:
         "../scripts/record_provenance.py"
+
+
+rule map_town_assisted_share:
+    input:
+        town_shares=latest_town_shares,
+        town_boundaries=latest_town_boundaries,
+    output:
+        figure=f"{RESULTS}/figures/town_assisted_share_{{state}}.png",
+    log:
+        f"{RESULTS}/logs/map_town_assisted_share_{{state}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        list_year=town_list_map_year,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/map_town_assisted_share.py"
+
+
+rule plot_siting_shares:
+    input:
+        metrics=f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv",
+    output:
+        figure=f"{RESULTS}/figures/siting_shares_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/plot_siting_shares_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        source=inventory_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/plot_siting_shares.py"
+
+
+rule plot_siting_model:
+    input:
+        coefficients=f"{RESULTS}/data/siting_model_{{state}}_{{year}}.csv",
+    output:
+        figure=f"{RESULTS}/figures/siting_model_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/plot_siting_model_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        source=inventory_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/plot_siting_model.py"

@@ -8,7 +8,9 @@ raw_inputs = dict(zip(snakemake.params.layout_paths, snakemake.input.raw, strict
 provenance = build_provenance(
     version=snakemake.params.version,
     config=snakemake.params.config,
-    inputs=input_records(raw_inputs, from_mirror=snakemake.params.from_mirror),
+    inputs=input_records(
+        raw_inputs, from_mirror=snakemake.params.from_mirror, placed=snakemake.params.placed
+    ),
     workflow_root=snakemake.params.workflow_root,
 )
 write_json(provenance, snakemake.output.provenance)

@@ -106,6 +106,12 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
             f"{resolved['reference_group']!r}; a group cannot be measured against itself"
         )
     _check_projected_metres(resolved["crs"])
+    for state, lists in resolved["subsidized"]["town_lists"].items():
+        if str(lists["map_year"]) not in lists["files"]:
+            raise ConfigError(
+                f"config key 'subsidized.town_lists.{state}.map_year': {lists['map_year']} "
+                f"is not one of the list years; allowed: {', '.join(sorted(lists['files']))}"
+            )
     resolved["years"] = sorted(resolved["years"])
     resolved["states"] = sorted(resolved["states"])
     return resolved

@@ -1,7 +1,8 @@
 """Download Census inputs reliably: retries, validation, atomic writes and provenance records.
 
-Every download goes through :func:`fetch` (or :func:`fetch_acs_table`, which builds on the same
-request loop), so all inputs get the same guarantees:
+Every download goes through :func:`fetch` (or :func:`fetch_acs_table` and
+:func:`fetch_arcgis_query`, which build on the same request loop), so all inputs get the same
+guarantees:
 
 * transient failures (HTTP 429, 5xx, connection errors, timeouts, truncated bodies) are retried
   with exponential backoff; anything else fails at once with the server's own message;
@@ -257,16 +258,22 @@ def validate_census_api_json(body: bytes) -> None:
         )
 
 
-def validate_zip(body: bytes) -> None:
-    """Check that ``body`` is an intact zip archive holding a shapefile (a ``.shp`` member)."""
+def zip_members(body: bytes) -> list[str]:
+    """The member names of an intact zip archive; ValueError if it is truncated or corrupt."""
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             corrupt = archive.testzip()
             names = archive.namelist()
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise ValueError(f"not a valid zip archive: {exc}") from None
+        raise ValueError(f"not a valid zip archive (truncated?): {exc}") from None
     if corrupt is not None:
         raise ValueError(f"zip member {corrupt!r} is corrupt (CRC mismatch)")
+    return names
+
+
+def validate_zip(body: bytes) -> None:
+    """Check that ``body`` is an intact zip archive holding a shapefile (a ``.shp`` member)."""
+    names = zip_members(body)
     if not any(name.lower().endswith(".shp") for name in names):
         raise ValueError(f"zip archive has no .shp member: {names[:10]}")
 
@@ -284,6 +291,62 @@ def validate_csv(body: bytes) -> None:
         raise ValueError("CSV is empty")
     if len(rows) < 2:
         raise ValueError("CSV has a header but no data rows")
+
+
+class _ArcGISServerError(ValueError):
+    """An ArcGIS error object, sent with HTTP 200, whose code says the server failed (retried)."""
+
+
+def validate_arcgis_json(body: bytes) -> None:
+    """Check that ``body`` is an ArcGIS query response: a JSON object with a ``features`` array.
+
+    ArcGIS REST services report failures with HTTP 200 and a body such as
+    ``{"error": {"code": 400, "message": "...", "details": [...]}}``; such a body is rejected
+    with the server's code and message. Esri JSON (``f=json``) and GeoJSON (``f=geojson``)
+    responses are both accepted; the ``features`` array may be empty.
+    """
+    _parse_arcgis(body)
+
+
+def _parse_arcgis(body: bytes) -> dict[str, Any]:
+    """Return the parsed ArcGIS response, or raise ValueError (``_ArcGISServerError`` when the
+    error object's code is 429 or 5xx-like, i.e. worth retrying)."""
+    if not body.strip():
+        raise ValueError("empty body")
+    text = body.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("<"):
+        raise ValueError(f"expected JSON, got what looks like HTML: {_excerpt(body, 200)}")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed JSON (truncated?): {exc}") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected a JSON object, got {type(payload).__name__}")
+    error = payload.get("error")
+    if error is not None:
+        code, message = _arcgis_error(error)
+        if code is not None and (code == 429 or code >= 500):
+            raise _ArcGISServerError(f"ArcGIS error {code}: {message}")
+        raise ValueError(f"ArcGIS error {code if code is not None else '(no code)'}: {message}")
+    features = payload.get("features")
+    if not isinstance(features, list):
+        raise ValueError(f"JSON without a features array (keys: {sorted(payload)[:10]})")
+    return payload
+
+
+def _arcgis_error(error: object) -> tuple[int | None, str]:
+    """The code and a one-line message (with any details) of an ArcGIS error object."""
+    if not isinstance(error, dict):
+        return None, str(error)[:300]
+    try:
+        code = int(error.get("code"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        code = None
+    message = str(error.get("message") or "no message")
+    details = [str(detail) for detail in error.get("details") or [] if str(detail).strip()]
+    if details:
+        message = f"{message} ({'; '.join(details)})"
+    return code, " ".join(message.split())[:300]
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,6 +457,100 @@ def fetch_acs_table(
             for chunk in chunks
         ]
     return _write_with_record(_merge_acs_chunks(chunks, responses), Path(destination), responses)
+
+
+#: Query parameters that :func:`fetch_arcgis_query` sets itself, page by page.
+ARCGIS_PAGING_PARAMS = ("resultOffset", "resultRecordCount")
+ARCGIS_FORMATS = frozenset({"json", "geojson"})
+
+
+def fetch_arcgis_query(
+    query_url: str,
+    destination: Path,
+    *,
+    params: Mapping[str, str],
+    validate: Callable[[bytes], None] = validate_arcgis_json,
+    page_size: int = 1000,
+    max_pages: int = 1000,
+    max_attempts: int = 5,
+    backoff_seconds: float = 1.0,
+    timeout_seconds: float = 60,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DownloadRecord:
+    """Download every feature an ArcGIS REST ``query`` returns, page by page, as one file.
+
+    ``query_url`` is a layer's query endpoint (``.../FeatureServer/<layer>/query``); ``params``
+    holds the query (``where``, ``outFields``, ``f`` = ``json`` or ``geojson``, and an
+    ``orderByFields`` that makes paging stable). Pages are requested with ``resultOffset`` and
+    ``resultRecordCount = page_size`` while the response says ``exceededTransferLimit: true``
+    (at the top level, or in a GeoJSON's ``properties``); the offset advances by the number of
+    features received, since a server may cap a page below ``page_size``.
+
+    Each page goes through the usual request loop (retries on 429, 5xx, timeouts, truncation).
+    ArcGIS also reports errors with HTTP 200 and a JSON ``error`` object: one whose code is 429
+    or 5xx-like is retried the same way, with the same backoff and within the same
+    ``max_attempts`` per page; any other fails at once with the server's code and message.
+
+    The file is the first page's JSON object with ``features`` replaced by the features of all
+    pages in order and the transfer-limit flag removed. It must pass ``validate`` and is written
+    only if every page succeeded. The record's ``urls`` and ``responses`` list every page
+    request, ``attempts`` counts all of them.
+    """
+    if page_size < 1:
+        raise ValueError(f"page_size must be at least 1, got {page_size}")
+    if max_pages < 1:
+        raise ValueError(f"max_pages must be at least 1, got {max_pages}")
+    reserved = sorted(set(ARCGIS_PAGING_PARAMS) & set(params))
+    if reserved:
+        raise ValueError(f"{reserved} are set page by page; do not pass them in params")
+    query = {**params, "f": params.get("f", "json")}
+    if query["f"] not in ARCGIS_FORMATS:
+        raise ValueError(f"f must be one of {sorted(ARCGIS_FORMATS)}, got {query['f']!r}")
+    responses: list[_Response] = []
+    pages: list[dict[str, Any]] = []
+    offset = 0
+    with _session_scope(session) as active:
+        while True:
+            if len(pages) == max_pages:
+                raise DownloadError(
+                    f"GET {query_url}: the service still reports more features after "
+                    f"{max_pages} pages of up to {page_size}"
+                )
+            page_query = {
+                **query,
+                "resultOffset": str(offset),
+                "resultRecordCount": str(page_size),
+            }
+            response, payload = _download_arcgis_page(
+                query_url,
+                page_query,
+                max_attempts=max_attempts,
+                backoff_seconds=backoff_seconds,
+                timeout_seconds=timeout_seconds,
+                session=active,
+                sleep=sleep,
+            )
+            responses.append(response)
+            pages.append(payload)
+            if not _exceeded_transfer_limit(payload):
+                break
+            if not payload["features"]:
+                raise DownloadError(
+                    f"GET {response.url}: exceededTransferLimit is true but the page has no "
+                    "features, so paging cannot advance"
+                )
+            offset += len(payload["features"])
+    body = _join_arcgis_pages(pages, responses)
+    try:
+        validate(body)
+    except Exception as exc:  # any validator complaint means an unusable file
+        raise DownloadError(
+            f"GET {responses[0].url}: the {len(pages)} joined page(s) are invalid: {exc}"
+        ) from None
+    features = sum(len(page["features"]) for page in pages)
+    LOG.info("%s: %d features in %d page(s)", query_url, features, len(pages))
+    return _write_with_record(body, Path(destination), responses)
 
 
 def write_record(record: DownloadRecord, path: Path) -> None:
@@ -534,6 +691,103 @@ def _index_acs_chunk(
             raise DownloadError(f"GET {response.url}: geography {key} appears twice")
         indexed[key] = row
     return geo_columns, indexed
+
+
+def _accept_any_body(body: bytes) -> None:
+    """No check inside the request loop: the caller inspects the body itself."""
+
+
+def _download_arcgis_page(
+    url: str,
+    params: Mapping[str, str],
+    *,
+    max_attempts: int,
+    backoff_seconds: float,
+    timeout_seconds: float,
+    session: requests.Session,
+    sleep: Callable[[float], None],
+) -> tuple[_Response, dict[str, Any]]:
+    """Fetch one page; retry an HTTP-200 ArcGIS error whose code is 429 or 5xx-like.
+
+    HTTP-level retries happen inside :func:`_download`; a retryable error body is retried here
+    with the same backoff, sharing the ``max_attempts`` budget.
+    """
+    used = 0
+    while True:
+        response = _download(
+            url,
+            params=params,
+            validate=_accept_any_body,
+            api_key=None,
+            max_attempts=max_attempts - used,
+            backoff_seconds=backoff_seconds,
+            timeout_seconds=timeout_seconds,
+            session=session,
+            sleep=sleep,
+        )
+        used += response.attempts
+        try:
+            payload = _parse_arcgis(response.body)
+        except _ArcGISServerError as exc:
+            if used >= max_attempts:
+                LOG.error("GET %s: %s; giving up after %d attempts", response.url, exc, used)
+                raise DownloadError(
+                    f"GET {response.url} failed after {used} attempts; last problem: {exc}"
+                ) from None
+            wait = min(backoff_seconds * 2 ** (used - 1), MAX_WAIT_SECONDS)
+            LOG.warning("GET %s: %s; retrying in %.1f s", response.url, exc, wait)
+            sleep(wait)
+            continue
+        except ValueError as exc:
+            raise DownloadError(f"GET {response.url} returned an invalid body: {exc}") from None
+        return dataclasses.replace(response, attempts=used), payload
+
+
+def _exceeded_transfer_limit(payload: Mapping[str, Any]) -> bool:
+    """ArcGIS puts the flag at the top level (Esri JSON) or in ``properties`` (GeoJSON)."""
+    properties = payload.get("properties")
+    nested = properties.get("exceededTransferLimit") if isinstance(properties, dict) else None
+    return payload.get("exceededTransferLimit") is True or nested is True
+
+
+def _join_arcgis_pages(pages: list[dict[str, Any]], responses: list[_Response]) -> bytes:
+    """The first page with every page's features, in order, and no transfer-limit flag."""
+    joined = dict(pages[0])
+    for page, response in zip(pages[1:], responses[1:], strict=True):
+        if page.get("fields") != joined.get("fields"):
+            raise DownloadError(f"GET {response.url}: fields differ from the first page's")
+    joined["features"] = [feature for page in pages for feature in page["features"]]
+    joined.pop("exceededTransferLimit", None)
+    if isinstance(joined.get("properties"), dict):
+        joined["properties"] = {
+            key: value
+            for key, value in joined["properties"].items()
+            if key != "exceededTransferLimit"
+        }
+    _check_distinct_features(joined, responses[0].url)
+    return json.dumps(joined, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _check_distinct_features(joined: Mapping[str, Any], url: str) -> None:
+    """Overlapping pages (an unstable order) repeat object IDs; refuse them."""
+    id_field = joined.get("objectIdFieldName")
+    seen: set[object] = set()
+    for feature in joined["features"]:
+        if not isinstance(feature, dict):
+            continue
+        attributes = feature.get("attributes")
+        if id_field and isinstance(attributes, dict) and id_field in attributes:
+            key = attributes[id_field]
+        elif "id" in feature:
+            key = feature["id"]
+        else:
+            continue
+        if key in seen:
+            raise DownloadError(
+                f"GET {url}: feature {key!r} appears on two pages; order the query by a "
+                "unique field (orderByFields) so that paging is stable"
+            )
+        seen.add(key)
 
 
 def _write_with_record(

@@ -340,3 +340,185 @@ def multiscalar_profile_chart(
             f"{analysis_version}.",
         )
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Subsidized housing
+# --------------------------------------------------------------------------------------------
+
+#: Class breaks (upper bounds, percent assisted) of the 8-30g map; 10 is the statute's line.
+APPEALS_BREAKS = (2.5, 5, 10, 20, 100)
+
+
+def appeals_map(towns: gpd.GeoDataFrame, *, list_year: int, analysis_version: str) -> plt.Figure:
+    """Town map of the 8-30g percent of assisted housing in one list year: towns below 10%
+    (subject to the appeals procedure) in oranges, at or above it in blues."""
+    percent = towns["percent_published"].astype(float)
+    classes = mapclassify.UserDefined(percent, bins=list(APPEALS_BREAKS))
+    below = plt.get_cmap("Oranges")(np.linspace(0.65, 0.25, 3))
+    above = plt.get_cmap("Blues")(np.linspace(0.45, 0.8, 2))
+    colours = [*below, *above]
+    labels = ["under 2.5%", "2.5–5%", "5–10%", "10–20%  (not subject to appeals)", "20% or more"]
+    at_or_above = int((percent >= 10).sum())
+    with plt.rc_context(style.RC):
+        fig, ax = plt.subplots(figsize=(7.5, 6.0))
+        fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
+        towns.plot(ax=ax, color=[colours[c] for c in classes.yb], edgecolor="white",
+                   linewidth=0.4)  # fmt: skip
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        counts = np.bincount(classes.yb, minlength=len(colours))
+        handles = [
+            Patch(facecolor=colour, label=f"{text}  ({count})")
+            for colour, text, count in zip(colours, labels, counts, strict=True)
+        ]
+        ax.legend(handles=handles, title="Assisted units, % of housing (towns)",
+                  loc="lower right", frameon=True, framealpha=0.9)  # fmt: skip
+        style.headline(
+            fig,
+            f"{at_or_above} of {len(towns)} Connecticut towns reach the 10% of assisted "
+            f"housing\nthat exempts them from the affordable housing appeals procedure",
+            f"Assisted units as a share of the census count of housing units, Affordable "
+            f"Housing Appeals List {list_year} (CGS § 8-30g)",
+        )
+        style.source_line(
+            fig,
+            f"Source: Connecticut Department of Housing, Affordable Housing Appeals List "
+            f"{list_year}; town boundaries: U.S. Census Bureau cartographic boundary files. "
+            f"Analysis: housing-segregation {analysis_version}.",
+        )
+    return fig
+
+
+#: Siting conditions plotted, in order, with their labels.
+SITING_CONDITIONS = {
+    "share_in_recap": "in R/ECAPs",
+    "share_in_poverty_40": "poverty ≥ 40%",
+    "share_in_poverty_20": "poverty ≥ 20%",
+    "share_in_majority_nonwhite": "majority non-white",
+}
+
+
+def siting_shares_chart(
+    metrics: pd.DataFrame,
+    *,
+    programs: dict[str, str],
+    source: str,
+    analysis_version: str,
+) -> plt.Figure:
+    """For the state: the share of each program's units in R/ECAPs, high-poverty and
+    majority non-white tracts, beside the same share of all occupied homes."""
+    state = metrics[metrics["geography_level"] == "state"]
+    if state.empty:
+        raise ValueError("siting metrics: no state rows to plot")
+    year = int(state["year"].iloc[0])
+    name = state["geography_name"].iloc[0]
+    units = state[state["metric"] == "units"].set_index("program")["value"]
+    shown = [program for program in programs if units.get(program, 0) > 0]
+    rows = [*shown, "all_housing"]
+    labels = {**programs, "all_housing": "all occupied homes"}
+    with plt.rc_context(style.RC):
+        height = 2.1 + 0.42 * len(rows)
+        fig, axes = plt.subplots(1, len(SITING_CONDITIONS), figsize=(7.5, height), sharey=True)
+        fig.subplots_adjust(left=0.27, right=0.98, top=1 - 1.2 / height, bottom=0.75 / height,
+                            wspace=0.12)  # fmt: skip
+        positions = np.arange(len(rows))[::-1]
+        for ax, (metric, title) in zip(axes, SITING_CONDITIONS.items(), strict=True):
+            values = [
+                float(state[(state["program"] == p) & (state["metric"] == metric)]["value"].iloc[0])
+                for p in rows
+            ]
+            colours = [style.OKABE_ITO["blue"]] * len(shown) + ["#999999"]
+            ax.barh(positions, [100 * v for v in values], color=colours, height=0.7)
+            reference = 100 * values[-1]
+            ax.axvline(reference, color="#555555", linewidth=0.8, linestyle="--")
+            for y, value in zip(positions, values, strict=True):
+                ax.text(100 * value + 1, y, f"{100 * value:.0f}%", va="center", fontsize=7)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlim(0, 105)
+            ax.set_xlabel("% of units")
+            ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+        axes[0].set_yticks(positions, [labels[p] for p in rows])
+        recap = state[
+            (state["program"] == "assisted_units_total") & (state["metric"] == "share_in_recap")
+        ]
+        homes = state[(state["program"] == "all_housing") & (state["metric"] == "share_in_recap")]
+        lead = (
+            f"{100 * recap['value'].iloc[0]:.0f}% of assisted units are in R/ECAPs, "
+            f"home to {100 * homes['value'].iloc[0]:.0f}% of all households"
+            if len(recap) and len(homes)
+            else "Where subsidized units are, against all housing"
+        )
+        style.headline(
+            fig,
+            f"{name}: {lead}",
+            f"Share of each program's units by tract condition; dashed line: all occupied "
+            f"homes; tracts: ACS {style.acs_period(year)}",
+        )
+        style.source_line(fig, f"Source: {source}; U.S. Census Bureau, American Community "
+                                f"Survey {style.acs_period(year)} 5-year estimates. Analysis: "
+                                f"housing-segregation {analysis_version}.")  # fmt: skip
+    return fig
+
+
+def rate_ratio_chart(
+    model: pd.DataFrame,
+    *,
+    terms: dict[str, str],
+    programs: dict[str, str],
+    source: str,
+    analysis_version: str,
+) -> plt.Figure:
+    """Incidence-rate ratios of the siting model's ``terms`` (one panel each), by program,
+    with 95% intervals on a log axis (1 = no association)."""
+    shown = model[model["term"].isin(terms) & model["program"].isin(programs)]
+    if shown.empty:
+        raise ValueError("siting model: none of the terms to plot")
+    fitted = [program for program in programs if program in set(shown["program"])]
+    positions = dict(zip(fitted, np.arange(len(fitted))[::-1], strict=True))
+    low = min(shown["irr_ci_low"].min(), 0.8)
+    high = max(shown["irr_ci_high"].max(), 1.25)
+    ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if low * 0.9 <= t <= high * 1.1]
+    with plt.rc_context(style.RC):
+        height = 2.2 + 0.38 * len(fitted)
+        fig, axes = plt.subplots(1, len(terms), figsize=(7.5, height), sharey=True)
+        axes = np.atleast_1d(axes)
+        fig.subplots_adjust(left=0.29, right=0.98, top=1 - 1.25 / height, bottom=0.8 / height,
+                            wspace=0.08)  # fmt: skip
+        for ax, (term, term_label) in zip(axes, terms.items(), strict=True):
+            rows = shown[shown["term"] == term]
+            for row in rows.itertuples():
+                total = row.program == fitted[0]
+                colour = style.OKABE_ITO["black"] if total else style.OKABE_ITO["blue"]
+                ax.errorbar(row.irr, positions[row.program],
+                            xerr=[[row.irr - row.irr_ci_low], [row.irr_ci_high - row.irr]],
+                            fmt="o", color=colour, capsize=2.5, markersize=4.5)  # fmt: skip
+                ax.text(row.irr, positions[row.program] + 0.22, f"{row.irr:.2f}",
+                        ha="center", va="bottom", fontsize=7)  # fmt: skip
+            ax.axvline(1.0, color="#555555", linewidth=0.8, linestyle="--")
+            ax.set_xscale("log")
+            ax.set_xlim(low * 0.9, high * 1.1)
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.minorticks_off()
+            ax.set_title(term_label, fontsize=9)
+            ax.set_xlabel("rate ratio (log scale)")
+            ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+        axes[0].set_yticks(list(positions.values()), [programs[p] for p in positions])
+        axes[0].set_ylim(-0.6, len(fitted) - 0.3)
+        lead_term = next(iter(terms))
+        lead = shown[(shown["term"] == lead_term) & (shown["program"] == fitted[0])].iloc[0]
+        style.headline(
+            fig,
+            f"{programs[fitted[0]].capitalize()}: {lead['irr']:.2f} times the units per home "
+            f"[{lead['irr_ci_low']:.2f}, {lead['irr_ci_high']:.2f}]\nper "
+            f"{terms[lead_term]}, other tract traits held equal",
+            "Siting model: negative binomial, housing units as exposure, region fixed effects; "
+            "95% intervals,\ntown-clustered. 1 = no association. An association, not proof "
+            "of intent.",
+        )
+        style.source_line(
+            fig,
+            f"Source: {source}; U.S. Census Bureau, American Community Survey. Analysis: "
+            f"housing-segregation {analysis_version}.",
+        )
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,13 +49,17 @@ def _download_fields(record_path: Path, sha256: str) -> dict[str, Any] | None:
     return {key: downloaded[key] for key in DOWNLOAD_FIELDS if downloaded.get(key) is not None}
 
 
-def input_record(layout_path: str, local_path: str | Path, *, from_mirror: bool) -> dict[str, Any]:
+def input_record(
+    layout_path: str, local_path: str | Path, *, from_mirror: bool, placed: bool = False
+) -> dict[str, Any]:
     """Describe one raw input: its place in the raw layout, origin, size and hash.
 
     A downloaded file's record (URL, retrieval time, each response's hash, Last-Modified,
     ETag) is merged in, and must match the file on disk, or the cache was altered since.
     A mirror made from someone's raw cache may carry those records too; when one matches
-    the file, it is kept as ``original_download``.
+    the file, it is kept as ``original_download``. A file the config gives no URL for
+    (``placed``: its publisher has no stable address) is recorded as ``source: "placed"``,
+    put in the raw cache by hand, with its size and hash.
     """
     local_path = Path(local_path)
     record: dict[str, Any] = {
@@ -71,6 +75,8 @@ def input_record(layout_path: str, local_path: str | Path, *, from_mirror: bool)
         if origin:
             record["original_download"] = origin
         return record
+    if origin is None and placed:
+        return {**record, "source": "placed", "local_path": str(local_path)}
     if origin is None:
         raise ValueError(
             f"{local_path}: no download record with its sha256 under {root / 'download-records'}; "
@@ -79,10 +85,13 @@ def input_record(layout_path: str, local_path: str | Path, *, from_mirror: bool)
     return {**record, "source": "download", **origin}
 
 
-def input_records(raw_inputs: Mapping[str, str], *, from_mirror: bool) -> list[dict[str, Any]]:
-    """Records of every raw input, given as layout path -> local path."""
+def input_records(
+    raw_inputs: Mapping[str, str], *, from_mirror: bool, placed: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """Records of every raw input, given as layout path -> local path; ``placed`` names the
+    layout paths that have no URL to download from (see :func:`input_record`)."""
     return [
-        input_record(layout_path, local_path, from_mirror=from_mirror)
+        input_record(layout_path, local_path, from_mirror=from_mirror, placed=layout_path in placed)
         for layout_path, local_path in sorted(raw_inputs.items())
     ]
 

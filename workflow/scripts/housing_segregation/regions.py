@@ -15,8 +15,9 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-#: USPS abbreviation of each state FIPS code, to read the states in a CBSA title
-#: ("Worcester, MA-CT"). Source: Census Bureau, FIPS state codes.
+#: USPS abbreviation of each state FIPS code (states, DC and the territories HUD covers), to
+#: read the states in a CBSA title ("Worcester, MA-CT") and HUD's state columns. Source:
+#: Census Bureau, FIPS state codes.
 STATE_ABBREVIATIONS = {
     "01": "AL", "02": "AK", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT",
     "10": "DE", "11": "DC", "12": "FL", "13": "GA", "15": "HI", "16": "ID", "17": "IL",
@@ -25,7 +26,7 @@ STATE_ABBREVIATIONS = {
     "32": "NV", "33": "NH", "34": "NJ", "35": "NM", "36": "NY", "37": "NC", "38": "ND",
     "39": "OH", "40": "OK", "41": "OR", "42": "PA", "44": "RI", "45": "SC", "46": "SD",
     "47": "TN", "48": "TX", "49": "UT", "50": "VT", "51": "VA", "53": "WA", "54": "WV",
-    "55": "WI", "56": "WY", "72": "PR",
+    "55": "WI", "56": "WY", "60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI",
 }  # fmt: skip
 
 DELINEATION_COLUMNS = {

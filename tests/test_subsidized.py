@@ -1,0 +1,97 @@
+"""Tests for housing_segregation.subsidized: the stage functions the pipeline's scripts call."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely import box
+
+from housing_segregation import subsidized
+
+
+def test_town_table_joins_the_lists_to_the_tracts_towns(
+    shared_data, pipeline_config, ct_tracts_2023
+):
+    files = {
+        year: shared_data / spec["path"]
+        for year, spec in pipeline_config["subsidized"]["town_lists"]["09"]["files"].items()
+    }
+    table = subsidized.town_assisted_share(files, ct_tracts_2023)
+    assert list(table.columns) == subsidized.TOWN_SHARE_COLUMNS
+    assert len(table) == 18 * 169
+    # GEOIDs in the tract table's 2022 coding (planning regions 091x0), so they join.
+    assert set(table["town_geoid"]) == set(ct_tracts_2023["town_geoid"])
+    # The four published figures that do not follow from their counts (docs/methods.md).
+    flagged = table.loc[table["published_check"] != "", ["year", "town_name", "published_check"]]
+    assert sorted(flagged.values.tolist()) == [
+        [2007, "Hamden", "total"],
+        [2009, "Montville", "percent"],
+        [2010, "New Haven", "percent"],
+        [2010, "Stratford", "percent"],
+    ]
+    # Andover 2019: 48 assisted of 1,317 homes, 3.64%; 10% needs ceil(131.7 − 48) = 84 more.
+    andover = table[(table["year"] == 2019) & (table["town_name"] == "Andover")].iloc[0]
+    assert (andover["total_assisted"], andover["housing_units"]) == (48, 1317)
+    assert andover["units_to_threshold"] == 84 and andover["below_threshold"]
+
+
+def synthetic_town_shares() -> pd.DataFrame:
+    # Synthetic: two towns in the 2022 coding, one list year.
+    return pd.DataFrame(
+        {
+            "year": [2019, 2019],
+            "town_geoid": ["0911012345", "0912067890"],
+            "town_name": ["Alpha", "Beta"],
+            "percent_published": [4.0, 12.5],
+        }
+    )
+
+
+def synthetic_boundaries() -> gpd.GeoDataFrame:
+    # Synthetic county-subdivision polygons with the old county codes of the 2020 file.
+    return gpd.GeoDataFrame(
+        {
+            "GEOID": ["0900112345", "0900367890"],
+            "STATEFP": ["09", "09"],
+            "COUNTYFP": ["001", "003"],
+            "COUSUBFP": ["12345", "67890"],
+        },
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs="EPSG:5070",
+    )
+
+
+def test_towns_match_their_polygons_across_county_codings():
+    towns = subsidized.towns_for_map(
+        synthetic_town_shares(), synthetic_boundaries(), list_year=2019
+    )
+    assert towns.set_index("town_name").geometry.bounds["minx"].to_dict() == {
+        "Alpha": 0.0,
+        "Beta": 1.0,
+    }
+    with pytest.raises(ValueError, match="no rows for list year 2018"):
+        subsidized.towns_for_map(synthetic_town_shares(), synthetic_boundaries(), list_year=2018)
+    with pytest.raises(ValueError, match="no polygon for Beta"):
+        subsidized.towns_for_map(
+            synthetic_town_shares(), synthetic_boundaries().iloc[:1], list_year=2019
+        )
+
+
+def test_collect_tables_stacks_parts_and_keeps_ids_as_text(tmp_path):
+    # Synthetic parts of two states.
+    parts = {"metrics": [], "summary": []}
+    for state in ("09", "44"):
+        metrics = tmp_path / f"metrics_{state}.csv"
+        pd.DataFrame({"geography_id": [state], "value": [0.5]}).to_csv(metrics, index=False)
+        parts["metrics"].append(str(metrics))
+        summary = tmp_path / f"summary_{state}.txt"
+        summary.write_text(f"state {state}\n")
+        parts["summary"].append(str(summary))
+    outputs = [str(tmp_path / "siting_metrics.csv"), str(tmp_path / "siting_model_summary.txt")]
+    subsidized.collect_tables(parts, outputs)
+    stacked = pd.read_csv(outputs[0], dtype=str)
+    assert stacked["geography_id"].tolist() == ["09", "44"]
+    assert (tmp_path / "siting_model_summary.txt").read_text() == "state 09\n\nstate 44\n"
+    with pytest.raises(ValueError, match=r"no part makes other\.csv"):
+        subsidized.collect_tables(parts, [str(tmp_path / "other.csv")])

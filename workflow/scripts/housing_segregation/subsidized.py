@@ -1,0 +1,246 @@
+"""The subsidized-housing stage: each step the pipeline runs, from its inputs to its tables.
+
+The pieces live in their own modules (:mod:`appeals` for the 8-30g lists, :mod:`assisted` for
+project inventories, :mod:`siting` for the metrics, :mod:`siting_model` for the model); this
+module strings them together for one state, so that the Snakemake scripts stay one call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import appeals, assisted, siting, siting_model
+
+log = logging.getLogger(__name__)
+
+#: Columns of town_assisted_share.csv, in order (docs/outputs.md).
+TOWN_SHARE_COLUMNS = [
+    "year",
+    "geography_level",
+    "town_geoid",
+    "town_name",
+    "housing_units",
+    "government_assisted",
+    "tenant_rental_assistance",
+    "chfa_usda_mortgages",
+    "deed_restricted",
+    "total_assisted",
+    "percent_published",
+    "percent_recomputed",
+    "published_check",
+    "below_threshold",
+    "units_to_threshold",
+    "exempt",
+    "source_file",
+    "source_row",
+]
+
+#: Program groups of the project inventory (units per tract columns, without the prefix).
+PROGRAMS = {
+    "assisted_units_total": "all assisted units",
+    "assisted_units_public_housing": "public housing",
+    "assisted_units_section_8_project_based": "project-based Section 8",
+    "assisted_units_project_based_voucher": "project-based vouchers",
+    "assisted_units_lihtc": "LIHTC",
+    "assisted_units_other_multifamily": "other HUD multifamily",
+    "assisted_units_state_and_local": "state, HOME and deed-restricted",
+    "assisted_units_usda": "USDA rural rental",
+}
+if set(PROGRAMS) != {"assisted_units_total", *(f"assisted_units_{g}" for g in assisted.GROUPS)}:
+    raise ImportError("subsidized.PROGRAMS must name every program group of assisted.GROUPS")
+
+#: Programs the siting model is fitted to: the total and the large federal and state groups.
+MODELLED_PROGRAMS = (
+    "assisted_units_total",
+    "assisted_units_public_housing",
+    "assisted_units_section_8_project_based",
+    "assisted_units_lihtc",
+    "assisted_units_state_and_local",
+)
+
+
+#: Siting-model terms shown in the rate-ratio figure, with what one step of each means.
+PLOTTED_TERMS = {
+    "minority_share_10pp": "10 points more non-white residents",
+    "poverty_rate_10pp": "10 points more poverty",
+}
+
+
+def towns_for_map(
+    town_shares: pd.DataFrame, boundaries: gpd.GeoDataFrame, *, list_year: int
+) -> gpd.GeoDataFrame:
+    """One list year's towns with their polygons from a county-subdivision boundary file.
+
+    Towns match on state and county-subdivision code (the last five digits of the GEOID),
+    which stay the same when the county part changes (Connecticut's 2022 planning regions).
+    Raises if a listed town has no polygon."""
+    year = town_shares[town_shares["year"] == int(list_year)].copy()
+    if year.empty:
+        raise ValueError(f"town table: no rows for list year {list_year}")
+    year["town_key"] = year["town_geoid"].str[:2] + year["town_geoid"].str[-5:]
+    shapes = boundaries.assign(town_key=boundaries["STATEFP"] + boundaries["COUSUBFP"])
+    merged = shapes[["town_key", "geometry"]].merge(year, on="town_key", how="right")
+    if merged["geometry"].isna().any():
+        missing = merged.loc[merged["geometry"].isna(), "town_name"].iloc[0]
+        raise ValueError(f"town boundaries: no polygon for {missing}")
+    return gpd.GeoDataFrame(merged.drop(columns="town_key"), geometry="geometry",
+                            crs=boundaries.crs)  # fmt: skip
+
+
+def _towns_of(tracts: pd.DataFrame) -> pd.DataFrame:
+    """The run's towns, with GEOIDs in the tract table's coding (planning-region county codes
+    from 2022 on in Connecticut), so that town tables join to the tracts."""
+    towns = tracts[["town_geoid", "town_name"]].dropna().drop_duplicates()
+    if towns["town_geoid"].duplicated().any():
+        repeated = towns.loc[towns["town_geoid"].duplicated(), "town_geoid"].iloc[0]
+        raise ValueError(f"tract table: town {repeated} has two names")
+    return towns.sort_values("town_geoid", ignore_index=True)
+
+
+def town_assisted_share(
+    files: Mapping[int | str, str | Path], tracts: pd.DataFrame
+) -> pd.DataFrame:
+    """Every list year of a state's town lists as one tidy table of :data:`TOWN_SHARE_COLUMNS`.
+
+    Town GEOIDs follow the tract table's coding. ``percent_recomputed`` is 100 × total /
+    housing units; ``published_check`` names the checks of :func:`appeals.percent_check`
+    the published row fails ("percent", "total", or both joined by ";"; empty if none).
+    """
+    lists = appeals.read_appeals_lists({int(year): path for year, path in files.items()})
+    table = appeals.attach_town_geoids(lists, _towns_of(tracts))
+    failures = (
+        appeals.percent_check(table)
+        .groupby(["year", "town_name"])["check"]
+        .agg(lambda checks: ";".join(sorted(checks)))
+        .rename("published_check")
+    )
+    table = table.merge(failures, on=["year", "town_name"], how="left")
+    table["published_check"] = table["published_check"].fillna("")
+    units = table["housing_units"].astype("Float64")
+    table["percent_recomputed"] = (
+        100 * table["total_assisted"].astype("Float64") / units.where(units > 0)
+    ).astype(float)
+    table = siting.appeals_gap(
+        table.assign(
+            housing_units=units.astype(float),
+            total_assisted=table["total_assisted"].astype("Float64").astype(float),
+        )
+    )
+    for column in ("housing_units", "total_assisted"):
+        table[column] = table[column].round().astype("Int64")
+    table["geography_level"] = "town"
+    return table[TOWN_SHARE_COLUMNS].sort_values(["year", "town_geoid"], ignore_index=True)
+
+
+def subsidized_by_tract(
+    inventory: str | Path, tracts: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Project-based assisted units per tract from a state project inventory.
+
+    Returns (tract GeoDataFrame: the tract IDs, geography, households and the unit columns
+    of :data:`PROGRAMS`; the inventory's projects as points with their tracts). Housing
+    authority offices (tenant-based vouchers) are left out of both.
+    """
+    year = int(tracts["year"].iloc[0])
+    projects = assisted.projects(assisted.read_assisted_projects(inventory))
+    placed = assisted.assign_tracts(projects, tracts)
+    for problem, count in placed["location"].value_counts().items():
+        log.info("%s: %d project(s) %s", Path(inventory).name, count, problem)
+    units = assisted.units_by_tract(placed, tracts, year=year)
+    keep = [
+        "year", "geography_level", "geoid", "name", "state_fips", "state_name", "county_geoid",
+        "county_name", "town_geoid", "town_name", "planning_region_geoid",
+        "planning_region_name", "cbsa_geoid", "cbsa_name", "households",
+    ]  # fmt: skip
+    by_tract = tracts[[c for c in keep if c in tracts.columns] + ["geometry"]].merge(
+        units.drop(columns=["year", "geography_level"]), on="geoid", how="left", validate="1:1"
+    )
+    return gpd.GeoDataFrame(by_tract, geometry="geometry", crs=tracts.crs), placed
+
+
+def siting_tables(
+    tracts: pd.DataFrame,
+    recaps: pd.DataFrame,
+    by_tract: pd.DataFrame,
+    town_shares: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The siting metrics of every program (and of the 8-30g lists' latest year, when the
+    state has them) for every area, as rows of :data:`siting.SITING_COLUMNS`."""
+    flagged = tracts.merge(
+        recaps[["geoid", "recap", "nonwhite_share", "poverty_rate"]],
+        on="geoid",
+        how="left",
+        validate="1:1",
+    )
+    metrics = siting.siting_metrics(flagged, by_tract, list(PROGRAMS))
+    if town_shares is None or town_shares.empty:
+        return metrics
+    latest = town_shares[town_shares["year"] == town_shares["year"].max()]
+    return pd.concat([metrics, siting.appeals_summary(latest, tracts)], ignore_index=True)
+
+
+def fit_models(
+    tracts: gpd.GeoDataFrame, by_tract: pd.DataFrame, settings: Mapping[str, str | None]
+) -> siting_model.SitingResults:
+    """The siting model of each of :data:`MODELLED_PROGRAMS`, with the config's family,
+    fixed effects, clusters and counterfactual region (``subsidized.model``)."""
+    frame = tracts.merge(
+        by_tract[["geoid", *MODELLED_PROGRAMS]], on="geoid", how="left", validate="1:1"
+    )
+    return siting_model.fit_siting_models(
+        frame,
+        list(MODELLED_PROGRAMS),
+        total_program=None,
+        family=settings["family"],
+        fixed_effects=settings["fixed_effects"],
+        cluster=settings["cluster"],
+        region=settings["region"],
+    )
+
+
+#: Columns holding Census GEOIDs in the stage's CSV tables: read back as strings.
+_ID_COLUMNS = ("geoid", "geography_id", "town_geoid", "region", "fixed_effect_reference")
+
+#: Output table file name -> the part it is stacked from.
+_TABLE_PARTS = {
+    "subsidized_by_tract.parquet": "by_tract",
+    "siting_metrics.csv": "metrics",
+    "siting_model.csv": "coefficients",
+    "siting_model_fit.csv": "fit",
+    "siting_counterfactual.csv": "counterfactual",
+    "siting_model_summary.txt": "summary",
+    "town_assisted_share.csv": "town_shares",
+}
+
+
+def _read_part(path: str | Path) -> pd.DataFrame:
+    if str(path).endswith(".parquet"):
+        return gpd.read_parquet(path)
+    return pd.read_csv(path, dtype=dict.fromkeys(_ID_COLUMNS, str), keep_default_na=False,
+                       na_values=[""])  # fmt: skip
+
+
+def collect_tables(parts: Mapping[str, list[str]], outputs: list[str]) -> None:
+    """Stack each state's parts into the version's tables, named as in :data:`_TABLE_PARTS`.
+
+    Summaries are joined as text; the tables keep their columns, and their IDs stay strings.
+    """
+    for output in outputs:
+        name = Path(output).name
+        if name not in _TABLE_PARTS:
+            raise ValueError(f"collect_tables: no part makes {name}")
+        files = parts[_TABLE_PARTS[name]]
+        if name.endswith(".txt"):
+            texts = [Path(f).read_text(encoding="utf-8").rstrip("\n") for f in files]
+            Path(output).write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+            continue
+        stacked = pd.concat([_read_part(f) for f in files], ignore_index=True)
+        if name.endswith(".parquet"):
+            gpd.GeoDataFrame(stacked, geometry="geometry").to_parquet(output, index=False)
+        else:
+            stacked.to_csv(output, index=False, float_format="%.10g", lineterminator="\n")
