@@ -163,8 +163,10 @@ def test_other_layouts() -> None:
     assert hud.hcv_layout(2024, "09") == "hud-hcv/hcv_2024_tract_state09.json"
     assert hud.hcv_query_params("09")["where"] == "STATE = '09'"
     assert hud.lihtc_geocoding_query_params("09")["where"] == "PROJ_ST = 'CT'"
+    # Layouts are patterns too (for Snakemake's wildcards); the downloads check the state.
+    assert hud.hcv_layout("{vintage}", "{state}") == "hud-hcv/hcv_{vintage}_tract_state{state}.json"
     with pytest.raises(ValueError, match="unknown state"):
-        hud.hcv_layout(2024, "99")
+        hud.hcv_query_params("99")
 
 
 # --------------------------------------------------------------------------------------------

@@ -99,6 +99,25 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     assert "resources/ct-housing/assisted_housing_projects.csv" in result.stdout
 
 
+def test_hud_sources_are_downloaded_into_the_raw_layout_when_configured(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "hud")
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config["subsidized"]["hud"] = {"psh_year": 2023, "voucher_vintage": 2025, "lihtc_vintage": 2024}
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    for path in (
+        "resources/hud-psh/TRACT_AK_MN_2023_2020census.xlsx",
+        "resources/hud-hcv/hcv_2025_tract_state09.json",
+        "resources/hud-lihtc/lihtcpub_2024.zip",
+        "resources/hud-lihtc/lihtc_egis_2024_state09.json",
+        "tables/hud_by_tract.csv",
+    ):
+        assert path in result.stdout, path
+    for rule in ("download_hud_psh", "download_hud_vouchers", "download_hud_lihtc", "hud_by_tract"):
+        assert f"rule {rule}:" in result.stdout, rule
+
+
 def test_town_lists_without_url_are_skipped_until_placed(tmp_path_factory):
     # The 8-30g workbooks have no stable address: without them in the raw cache the run
     # plans no town tables and says where to put the workbooks.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely import box
@@ -95,3 +99,41 @@ def test_collect_tables_stacks_parts_and_keeps_ids_as_text(tmp_path):
     assert (tmp_path / "siting_model_summary.txt").read_text() == "state 09\n\nstate 44\n"
     with pytest.raises(ValueError, match=r"no part makes other\.csv"):
         subsidized.collect_tables(parts, [str(tmp_path / "other.csv")])
+
+
+HUD_FIXTURES = Path(__file__).parent / "fixtures" / "hud"
+
+
+def test_hud_sources_per_tract_keep_suppressed_values_missing(ct_tracts_2023, tmp_path):
+    # Synthetic HUD fixtures (tests/fixtures/hud) on the real 2023 tracts: rows of tracts not
+    # in Connecticut's tract table are left out; suppressed values stay, flagged, never 0.
+    database = tmp_path / "lihtcpub.zip"
+    with zipfile.ZipFile(database, "w") as archive:
+        archive.write(HUD_FIXTURES / "lihtcpub.csv", "LIHTCPUB.CSV")
+    table = subsidized.hud_by_tract(
+        ct_tracts_2023,
+        state="09",
+        psh=(HUD_FIXTURES / "psh_tract_2023.csv", 2023),
+        vouchers=(HUD_FIXTURES / "hcv_tract_state09.json", 2025),
+        lihtc=(database, HUD_FIXTURES / "lihtc_egis_state09.json", 2024),
+    )
+    assert list(table.columns) == subsidized.HUD_COLUMNS
+    assert set(table["geoid"]) <= set(ct_tracts_2023["geoid"])
+    value = table.set_index(["source", "program", "measure", "geoid"])
+
+    def get(*key):
+        return value.loc[key, ["value", "suppressed"]].tolist()
+
+    # PSH row "Summary of All HUD Programs" of tract 4001.01: 190 units, 90 households.
+    assert get("hud_psh", "all_programs", "subsidized_units", "09110400101") == [190.0, False]
+    assert get("hud_psh", "public_housing", "subsidized_units", "09110400101") == [40.0, False]
+    # Vouchers: 58 in tract 4001.01; 4001.02 withheld (10 or fewer): missing, not zero.
+    assert get("hud_hcv", "housing_choice_vouchers", "vouchers", "09110400101") == [58.0, False]
+    vouchers = value.loc[("hud_hcv", "housing_choice_vouchers", "vouchers", "09110400102")]
+    assert np.isnan(vouchers["value"]) and vouchers["suppressed"]
+    # LIHTC: three projects placed (precise points, or HUD's tract), each in its own tract.
+    lihtc = table[(table["source"] == "hud_lihtc") & (table["measure"] == "projects")]
+    assert lihtc["value"].sum() == 3
+    assert get("hud_lihtc", "lihtc", "low_income_units", "09110502700") == [120.0, False]
+    with pytest.raises(ValueError, match="no HUD source given"):
+        subsidized.hud_by_tract(ct_tracts_2023, state="09")

@@ -12,6 +12,10 @@ localrules:
     download_crosswalk,
     download_cbsa_delineation,
     download_state_source,
+    download_hud_psh,
+    download_hud_vouchers,
+    download_hud_lihtc,
+    download_hud_lihtc_geocodes,
 
 
 rule download_acs:
@@ -90,3 +94,60 @@ rule download_state_source:
         url=state_source_url,
     script:
         "../scripts/download_state_source.py"
+
+
+rule download_hud_psh:
+    output:
+        data=f"{RAW}/hud-psh/{{psh_file}}",
+        record=str(paths.download_record_path("hud-psh/{psh_file}")),
+    log:
+        "logs/download/hud_psh_{psh_file}.log",
+    wildcard_constraints:
+        psh_file=hud_psh_pattern(),
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        year=hud_psh_year,
+        state=hud_psh_state,
+    script:
+        "../scripts/download_hud.py"
+
+
+rule download_hud_vouchers:
+    output:
+        data=f"{RAW}/{hud.hcv_layout('{vintage}', '{state}')}",
+        record=str(paths.download_record_path(hud.hcv_layout("{vintage}", "{state}"))),
+    log:
+        "logs/download/hud_vouchers_{vintage}_{state}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/download_hud.py"
+
+
+rule download_hud_lihtc:
+    output:
+        data=f"{RAW}/{hud.lihtc_layout('{vintage}')}",
+        record=str(paths.download_record_path(hud.lihtc_layout("{vintage}"))),
+    log:
+        "logs/download/hud_lihtc_{vintage}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/download_hud.py"
+
+
+rule download_hud_lihtc_geocodes:
+    output:
+        data=f"{RAW}/{hud.lihtc_geocoding_layout('{vintage}', '{state}')}",
+        record=str(
+            paths.download_record_path(
+                hud.lihtc_geocoding_layout("{vintage}", "{state}")
+            )
+        ),
+    log:
+        "logs/download/hud_lihtc_geocodes_{vintage}_{state}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/download_hud.py"

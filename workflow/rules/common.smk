@@ -10,7 +10,7 @@ from snakemake.logging import logger
 # The library lives in workflow/scripts so that scripts import it under any deployment.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from housing_segregation import paths
+from housing_segregation import hud, paths
 from housing_segregation.acs import api_variables
 from housing_segregation.paths import point_latest_at
 from housing_segregation.provenance import check_inputs_unchanged
@@ -185,9 +185,62 @@ def state_source_url(wildcards):
     return state_source_specs()[wildcards.source_path]["url"]
 
 
+def hud_inputs(state):
+    """The configured HUD files of one state, by what they are."""
+    settings = config["subsidized"]["hud"]
+    inputs = {}
+    if settings["psh_year"]:
+        inputs["psh"] = raw_input(
+            [hud.psh_layout(settings["psh_year"], "tract", state)]
+        )
+    if settings["voucher_vintage"]:
+        inputs["vouchers"] = raw_input(
+            [hud.hcv_layout(settings["voucher_vintage"], state)]
+        )
+    if settings["lihtc_vintage"]:
+        inputs["lihtc"] = raw_input([hud.lihtc_layout(settings["lihtc_vintage"])])
+        inputs["lihtc_geocodes"] = raw_input(
+            [hud.lihtc_geocoding_layout(settings["lihtc_vintage"], state)]
+        )
+    return inputs
+
+
+def hud_tract_inputs(wildcards):
+    return hud_inputs(wildcards.state)
+
+
+def hud_settings(wildcards):
+    return config["subsidized"]["hud"]
+
+
+def hud_psh_pattern():
+    """The PSH tract files the run needs (a regex; nothing if PSH is not configured)."""
+    year = config["subsidized"]["hud"]["psh_year"]
+    if not year:
+        return "(?!)"
+    names = {
+        hud.psh_file_name(year, "tract", state) for state, _ in subsidized_state_years()
+    }
+    return "|".join(re.escape(n) for n in sorted(names)) if names else "(?!)"
+
+
+def hud_psh_year(wildcards):
+    return config["subsidized"]["hud"]["psh_year"]
+
+
+def hud_psh_state(wildcards):
+    """A state whose tracts the PSH file holds (HUD splits the country in two files)."""
+    year = config["subsidized"]["hud"]["psh_year"]
+    return next(
+        state
+        for state, _ in subsidized_state_years()
+        if hud.psh_file_name(year, "tract", state) == wildcards.psh_file
+    )
+
+
 def subsidized_inputs(state, year):
     """Raw inputs of the subsidized stage of one state."""
-    inputs = {"inventory": project_inventory(state)}
+    inputs = {"inventory": project_inventory(state), **hud_inputs(state)}
     if state in town_list_states():
         inputs.update(
             {f"town_list_{y}": path for y, path in town_list_files(state).items()}
@@ -360,6 +413,8 @@ def subsidized_parts(wildcards):
         ),
         "summary": each(f"{RESULTS}/data/siting_model_summary_{{state}}_{{year}}.txt"),
     }
+    if any(config["subsidized"]["hud"].values()):
+        parts["hud"] = each(f"{RESULTS}/data/hud_by_tract_{{state}}_{{year}}.csv")
     listed = [(s, y) for s, y in pairs if s in town_list_states()]
     if listed:
         parts["town_shares"] = each(
@@ -410,6 +465,8 @@ def subsidized_tables():
     ]
     if town_list_states():
         tables.append("town_assisted_share.csv")
+    if any(config["subsidized"]["hud"].values()):
+        tables.append("hud_by_tract.csv")
     return [f"{RESULTS}/tables/{name}" for name in tables]
 
 

@@ -31,6 +31,22 @@ rule subsidized_by_tract:
         "../scripts/subsidized_by_tract.py"
 
 
+rule hud_by_tract:
+    input:
+        unpack(hud_tract_inputs),
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        table=f"{RESULTS}/data/hud_by_tract_{{state}}_{{year}}.csv",
+    log:
+        f"{RESULTS}/logs/hud_by_tract_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        settings=hud_settings,
+    script:
+        "../scripts/hud_by_tract.py"
+
+
 rule siting_metrics:
     input:
         unpack(town_share_input),

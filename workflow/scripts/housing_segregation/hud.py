@@ -157,14 +157,14 @@ def lihtc_layout(vintage: int | str) -> str:
 
 
 def lihtc_geocoding_layout(vintage: int | str, state: str) -> str:
-    """``hud-lihtc/lihtc_egis_{vintage}_state{fips}.json``: one state's rows of the eGIS layer."""
-    state_postal(state)
+    """``hud-lihtc/lihtc_egis_{vintage}_state{fips}.json``: one state's rows of the eGIS layer
+    (a pattern too: the parts are not checked here, as in :mod:`housing_segregation.paths`)."""
     return f"hud-lihtc/lihtc_egis_{vintage}_state{state}.json"
 
 
 def hcv_layout(vintage: int | str, state: str) -> str:
-    """``hud-hcv/hcv_{vintage}_tract_state{fips}.json``: one state's voucher tracts."""
-    state_postal(state)
+    """``hud-hcv/hcv_{vintage}_tract_state{fips}.json``: one state's voucher tracts (a
+    pattern too: the parts are not checked here, as in :mod:`housing_segregation.paths`)."""
     return f"hud-hcv/hcv_{vintage}_tract_state{state}.json"
 
 
@@ -529,20 +529,10 @@ def read_psh_tracts(
             "name": [row.get("name", "") for _, row in located],
         }
     )
-    _add_programs(table, located, source)
-    _add_psh_measures(table, located, header, source, missing)
-    duplicated = table.duplicated(["tract_geoid", "program"])
-    if duplicated.any():
-        first = table[duplicated].iloc[0]
-        raise ValueError(
-            f"{source}: tract {first['tract_geoid']} has more than one "
-            f"{first['program_label']!r} row"
-        )
-    table = table.sort_values(["tract_geoid", "program_code"], ignore_index=True)
-    return HudRead(
-        table[list(PSH_TRACT_COLUMNS)],
-        _missing_table(missing, {**PSH_CODES, **PSH_TRACT_OUTCOMES}, source),
-    )
+    return _psh_read(
+        table, located, header, source, missing, key=("tract_geoid", "program"),
+        columns=PSH_TRACT_COLUMNS,
+    )  # fmt: skip
 
 
 def read_psh_projects(
@@ -589,19 +579,34 @@ def read_psh_projects(
             "sub_program": [row.get("sub_program", "") for _, row in rows],
         }
     )
+    return _psh_read(
+        table, rows, header, source, missing, key=("project_code", "program", "sub_program"),
+        columns=PSH_PROJECT_COLUMNS,
+    )  # fmt: skip
+
+
+def _psh_read(
+    table: pd.DataFrame,
+    rows: list[tuple[int, dict[str, str]]],
+    header: Sequence[str],
+    source: str,
+    missing: Counter[tuple[str, str]],
+    *,
+    key: tuple[str, ...],
+    columns: Sequence[str],
+) -> HudRead:
+    """Add a PSH table's programs and decoded measures, check that ``key`` (a geography or
+    project, the program and, for projects, the sub-program) is unique, and sort by it."""
     _add_programs(table, rows, source)
     _add_psh_measures(table, rows, header, source, missing)
-    duplicated = table.duplicated(["project_code", "program", "sub_program"])
+    duplicated = table.duplicated(list(key))
     if duplicated.any():
         first = table[duplicated].iloc[0]
-        raise ValueError(
-            f"{source}: project {first['project_code']} has more than one "
-            f"{first['program_label']!r} / {first['sub_program']!r} row"
-        )
-    table = table.sort_values(["project_code", "program_code"], ignore_index=True)
+        labels = " / ".join(repr(first[k]) for k in ("program_label", *key[2:]))
+        raise ValueError(f"{source}: {key[0]} {first[key[0]]} has more than one {labels} row")
+    table = table.sort_values([key[0], "program_code"], ignore_index=True)
     return HudRead(
-        table[list(PSH_PROJECT_COLUMNS)],
-        _missing_table(missing, {**PSH_CODES, **PSH_TRACT_OUTCOMES}, source),
+        table[list(columns)], _missing_table(missing, {**PSH_CODES, **PSH_TRACT_OUTCOMES}, source)
     )
 
 

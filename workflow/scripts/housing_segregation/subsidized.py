@@ -215,6 +215,7 @@ _TABLE_PARTS = {
     "siting_counterfactual.csv": "counterfactual",
     "siting_model_summary.txt": "summary",
     "town_assisted_share.csv": "town_shares",
+    "hud_by_tract.csv": "hud",
 }
 
 
@@ -244,3 +245,154 @@ def collect_tables(parts: Mapping[str, list[str]], outputs: list[str]) -> None:
             gpd.GeoDataFrame(stacked, geometry="geometry").to_parquet(output, index=False)
         else:
             stacked.to_csv(output, index=False, float_format="%.10g", lineterminator="\n")
+
+
+# --------------------------------------------------------------------------------------------
+# HUD sources, per tract
+# --------------------------------------------------------------------------------------------
+
+#: Columns of hud_by_tract.csv: long and tidy, one row per tract, source, program and
+#: measure that HUD reports (no row is invented for a tract HUD does not list).
+HUD_COLUMNS = [
+    "year",
+    "geography_level",
+    "geoid",
+    "source",
+    "program",
+    "measure",
+    "value",
+    "suppressed",
+]
+
+#: PSH measures carried into hud_by_tract.csv.
+PSH_MEASURES = (
+    "subsidized_units",
+    "households_reported",
+    "pct_minority",
+    "pct_black_nh",
+    "pct_hispanic",
+    "average_household_income",
+)
+
+
+def _run_geoids(tracts: pd.DataFrame) -> dict[str, str]:
+    """Tract GEOID as HUD may write it -> the run's tract GEOID: HUD's 2020-tract files may
+    use the boundary files' county codes or the ACS year's (Connecticut's planning regions)."""
+    mapping = dict(zip(tracts["geoid"].astype(str), tracts["geoid"].astype(str), strict=True))
+    if "boundary_geoid" in tracts:
+        mapping.update(
+            zip(tracts["boundary_geoid"].astype(str), tracts["geoid"].astype(str), strict=True)
+        )
+    return mapping
+
+
+def _located(table: pd.DataFrame, tracts: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``table`` with ``geoid`` in the run's coding; rows of other tracts are dropped, logged."""
+    mapping = _run_geoids(tracts)
+    geoid = table["tract_geoid"].astype(str).map(mapping)
+    if geoid.isna().any():
+        log.warning("%s: %d row(s) name tracts not in the run's tract table; left out",
+                    source, int(geoid.isna().sum()))  # fmt: skip
+    return table.assign(geoid=geoid)[geoid.notna()]
+
+
+def _long(frame: pd.DataFrame, source: str, measures: Mapping[str, str]) -> pd.DataFrame:
+    """Rows of HUD_COLUMNS from a frame with ``geoid``, ``program`` and measure columns."""
+    parts = []
+    for measure, column in measures.items():
+        parts.append(
+            pd.DataFrame(
+                {
+                    "geoid": frame["geoid"],
+                    "source": source,
+                    "program": frame["program"],
+                    "measure": measure,
+                    "value": frame[column].astype(float),
+                    "suppressed": frame[column].isna(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def hud_by_tract(
+    tracts: gpd.GeoDataFrame,
+    *,
+    state: str,
+    psh: tuple[str | Path, int] | None = None,
+    vouchers: tuple[str | Path, int] | None = None,
+    lihtc: tuple[str | Path, str | Path, int] | None = None,
+) -> pd.DataFrame:
+    """HUD's figures for the run's tracts as the tidy table of :data:`HUD_COLUMNS`.
+
+    ``psh``: (tract workbook, year) of the Picture of Subsidized Households, one row per
+    program group and measure of :data:`PSH_MEASURES`. ``vouchers``: (eGIS download,
+    vintage) of Housing Choice Vouchers by tract: ``vouchers`` and
+    ``vouchers_pct_of_renter_units``. ``lihtc``: (LIHTCPUB zip, eGIS geocodes, vintage):
+    per tract, ``projects``, ``units`` and ``low_income_units`` of the LIHTC projects placed
+    in it, by precise coordinates where HUD's geocode flag allows, else by the tract HUD
+    gives. Suppressed or missing values stay in the table with ``suppressed`` true and no
+    value, never as zero; each reader's counts of decoded codes are logged.
+    """
+    from . import hud  # HUD's readers are only needed when a HUD source is configured
+
+    year = int(tracts["year"].iloc[0])
+    parts = []
+    if psh is not None:
+        path, psh_year = psh
+        read = hud.read_psh_tracts(path, year=int(psh_year), state=state)
+        table = _located(read.table.rename(columns={"program_group": "group"}), tracts, str(path))
+        table = table.assign(program=table["group"])
+        parts.append(_long(table, "hud_psh", {m: m for m in PSH_MEASURES}))
+    if vouchers is not None:
+        path, vintage = vouchers
+        read = hud.read_hcv_tracts(path, state=state, vintage=int(vintage))
+        table = _located(read.table, tracts, str(path)).assign(program="housing_choice_vouchers")
+        measures = ("vouchers", "vouchers_pct_of_renter_units")
+        parts.append(_long(table, "hud_hcv", {m: m for m in measures}))
+    if lihtc is not None:
+        database, geocodes, vintage = lihtc
+        projects = hud.read_lihtc_projects(
+            database, state=state, vintage=int(vintage),
+            geocoding=hud.read_lihtc_geocoding(geocodes),
+        ).table  # fmt: skip
+        parts.append(_long(_lihtc_tracts(projects, tracts, str(database)), "hud_lihtc",
+                           {"projects": "projects", "units": "units",
+                            "low_income_units": "low_income_units"}))  # fmt: skip
+    if not parts:
+        raise ValueError("hud_by_tract: no HUD source given")
+    table = pd.concat(parts, ignore_index=True).assign(year=year, geography_level="tract")
+    return table[HUD_COLUMNS].sort_values(["source", "program", "measure", "geoid"],
+                                          ignore_index=True)  # fmt: skip
+
+
+def _lihtc_tracts(projects: pd.DataFrame, tracts: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
+    """LIHTC projects per run tract: by precise coordinates in the tract polygons, else by
+    HUD's tract code; projects with neither are logged and left out."""
+    precise = projects["coordinates_precise"].fillna(False).astype(bool)
+    points = gpd.GeoDataFrame(
+        projects[precise],
+        geometry=gpd.points_from_xy(projects.loc[precise, "longitude"],
+                                    projects.loc[precise, "latitude"]),
+        crs="EPSG:4326",
+    ).to_crs(tracts.crs)  # fmt: skip
+    joined = gpd.sjoin(points, tracts[["geoid", "geometry"]], how="left", predicate="within")
+    by_point = joined["geoid"]
+    by_code = projects.loc[~precise, "tract_geoid"].astype(str).map(_run_geoids(tracts))
+    geoid = pd.concat([by_point, by_code])
+    placed = projects.assign(geoid=geoid.reindex(projects.index))
+    unplaced = placed["geoid"].isna()
+    if unplaced.any():
+        log.warning("%s: %d LIHTC project(s) without a precise point or a known tract; left "
+                    "out", source, int(unplaced.sum()))  # fmt: skip
+    per_tract = (
+        placed[~unplaced]
+        .groupby("geoid")
+        .agg(
+            projects=("hud_id", "size"),
+            units=("n_units", "sum"),
+            low_income_units=("li_units", "sum"),
+        )
+        .reset_index()
+    )
+    return per_tract.assign(program="lihtc")
