@@ -6,6 +6,7 @@ hand in the comments, and the real CT Data Haven file on the project's 2023 trac
 import logging
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
@@ -18,6 +19,7 @@ from housing_segregation.assisted import (
     location_problems,
     projects,
     read_assisted_projects,
+    shared_points,
     units_by_tract,
     voucher_offices,
 )
@@ -499,3 +501,14 @@ def test_real_units_by_tract_sum_to_projects(real_assigned, real_projects, ct_tr
         assert int(counts[f"assisted_units_{group}"].sum()) == int(
             real_projects[f"units_{group}"].sum()
         )
+
+
+def test_points_shared_by_many_projects_are_counted_apart():
+    # Synthetic: three projects at one point, one alone, one without coordinates.
+    projects = pd.DataFrame(
+        {
+            "latitude": [41.0, 41.0, 41.0, 41.5, np.nan],
+            "longitude": [-72.0, -72.0, -72.0, -72.5, np.nan],
+        }
+    )
+    assert shared_points(projects).tolist() == [3, 3, 3, 1, 1]

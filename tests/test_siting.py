@@ -187,3 +187,35 @@ def test_appeals_summary_counts_towns_below_the_threshold_per_area():
     assert set(summary["program"]) == {"cgs_8_30g"} and set(summary["year"]) == {2019}
     with pytest.raises(ValueError, match="town T3 has no tract"):
         appeals_summary(appeals_gap(synthetic_list()), tracts, levels=LEVELS)
+
+
+def test_units_in_tracts_without_rates_are_reported_as_unclassified():
+    # Synthetic: tract C loses its poverty rate and gets 10 of the 110 units.
+    tracts = synthetic_tracts()
+    tracts.loc[2, "poverty_rate"] = np.nan
+    units = pd.concat([synthetic_units(), pd.DataFrame({"geoid": ["C"], "public_housing": [10.0]})])
+    table = siting_metrics(tracts, units, ["public_housing"], levels=LEVELS)
+    assert metric(table, "public_housing", "state", "09", "share_unclassified") == pytest.approx(
+        10 / 110
+    )
+    assert metric(table, ALL_HOUSING, "state", "09", "share_unclassified") == pytest.approx(0.4)
+
+
+def test_a_town_without_counts_is_neither_below_nor_above_and_stops_the_summary():
+    towns = synthetic_list()
+    towns.loc[0, "total_assisted"] = np.nan
+    gap = appeals_gap(towns)
+    assert pd.isna(gap.loc[0, "below_threshold"]) and pd.isna(gap.loc[0, "units_to_threshold"])
+    with pytest.raises(ValueError, match="town T1 has no assisted share"):
+        appeals_summary(gap.iloc[:2], synthetic_tracts(), levels=LEVELS)
+
+
+def test_areas_of_a_cbsa_reaching_outside_the_run_are_left_out():
+    tracts = synthetic_tracts().assign(
+        cbsa_geoid="49340", cbsa_name="Worcester, MA-CT", cbsa_complete=False
+    )
+    table = siting_metrics(
+        tracts, synthetic_units(), ["public_housing"],
+        levels={**LEVELS, "cbsa": ("cbsa_geoid", "cbsa_name")},
+    )  # fmt: skip
+    assert "cbsa" not in set(table["geography_level"])

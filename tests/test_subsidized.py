@@ -137,3 +137,9 @@ def test_hud_sources_per_tract_keep_suppressed_values_missing(ct_tracts_2023, tm
     assert get("hud_lihtc", "lihtc", "low_income_units", "09110502700") == [120.0, False]
     with pytest.raises(ValueError, match="no HUD source given"):
         subsidized.hud_by_tract(ct_tracts_2023, state="09")
+
+
+def test_a_tract_total_with_a_missing_part_is_missing():
+    # Synthetic: a LIHTC tract whose only project has no unit count is not 0 units.
+    assert np.isnan(subsidized._sum_or_missing(pd.Series([12.0, np.nan])))
+    assert subsidized._sum_or_missing(pd.Series([12.0, 3.0])) == 15.0

@@ -683,12 +683,28 @@ def location_problems(assigned: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+#: Projects at one exact point from which the point is more likely an office or a
+#: portfolio's address than a building (e.g. nine Bridgeport projects, 1,438 units, at one
+#: point): their tract is uncertain.
+SHARED_POINT_PROJECTS = 5
+
+
+def shared_points(projects: pd.DataFrame) -> pd.Series:
+    """For each project, how many projects of the table sit at its exact coordinates (1 for
+    a point of its own; missing coordinates count as their own point)."""
+    key = projects["latitude"].astype(str) + "," + projects["longitude"].astype(str)
+    return key.map(key.value_counts()).where(projects["latitude"].notna(), 1).astype(int)
+
+
 def units_by_tract(assigned: pd.DataFrame, tracts: pd.DataFrame, *, year: int) -> pd.DataFrame:
     """Assisted units per tract: one row for every tract of ``tracts``, zero where the file
     lists no project (the file lists every project, so zero is a real zero).
 
     Columns: ``year``, ``geography_level`` (``"tract"``), ``geoid``, ``assisted_projects``,
-    ``assisted_units_total`` (each project's ``units`` once), and ``assisted_units_<group>``
+    ``assisted_units_total`` (each project's ``units`` once),
+    ``assisted_units_at_shared_points`` (the part of that total at points shared by
+    :data:`SHARED_POINT_PROJECTS` or more projects: likely office addresses, so their tract
+    is uncertain), and ``assisted_units_<group>``
     for each of :data:`GROUPS` (each project's ``units_<group>``). A project in two groups
     (a LIHTC building with a Section 8 contract) counts in both group columns but once in
     the total, so the group columns can add up to more than the total.
@@ -726,6 +742,10 @@ def units_by_tract(assigned: pd.DataFrame, tracts: pd.DataFrame, *, year: int) -
     result = pd.DataFrame(index=geoids.rename("geoid"))
     result["assisted_projects"] = counts.reindex(geoids, fill_value=0).to_numpy()
     result["assisted_units_total"] = sums["units"].reindex(geoids, fill_value=0).to_numpy()
+    stacked = placed[shared_points(placed) >= SHARED_POINT_PROJECTS]
+    result["assisted_units_at_shared_points"] = (
+        stacked.groupby("geoid")["units"].sum().reindex(geoids, fill_value=0).to_numpy()
+    )
     for group in GROUPS:
         result[f"assisted_units_{group}"] = (
             sums[f"units_{group}"].reindex(geoids, fill_value=0).to_numpy()

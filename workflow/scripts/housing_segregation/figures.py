@@ -354,7 +354,12 @@ def appeals_map(towns: gpd.GeoDataFrame, *, list_year: int, analysis_version: st
     """Town map of the 8-30g percent of assisted housing in one list year: towns below 10%
     (subject to the appeals procedure) in oranges, at or above it in blues."""
     percent = towns["percent_published"].astype(float)
-    classes = mapclassify.UserDefined(percent, bins=list(APPEALS_BREAKS))
+    if percent.isna().any():
+        raise ValueError(
+            f"town table: no percent for {towns.loc[percent.isna(), 'town_name'].iloc[0]}"
+        )
+    # Classes include their lower edge: a town at exactly 10% is not subject to appeals.
+    classes = np.digitize(percent, APPEALS_BREAKS[:-1])
     below = plt.get_cmap("Oranges")(np.linspace(0.65, 0.25, 3))
     above = plt.get_cmap("Blues")(np.linspace(0.45, 0.8, 2))
     colours = [*below, *above]
@@ -363,11 +368,11 @@ def appeals_map(towns: gpd.GeoDataFrame, *, list_year: int, analysis_version: st
     with plt.rc_context(style.RC):
         fig, ax = plt.subplots(figsize=(7.5, 6.0))
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
-        towns.plot(ax=ax, color=[colours[c] for c in classes.yb], edgecolor="white",
+        towns.plot(ax=ax, color=[colours[c] for c in classes], edgecolor="white",
                    linewidth=0.4)  # fmt: skip
         ax.set_axis_off()
         ax.set_aspect("equal")
-        counts = np.bincount(classes.yb, minlength=len(colours))
+        counts = np.bincount(classes, minlength=len(colours))
         handles = [
             Patch(facecolor=colour, label=f"{text}  ({count})")
             for colour, text, count in zip(colours, labels, counts, strict=True)
@@ -507,14 +512,21 @@ def rate_ratio_chart(
         axes[0].set_ylim(-0.6, len(fitted) - 0.3)
         lead_term = next(iter(terms))
         lead = shown[(shown["term"] == lead_term) & (shown["program"] == fitted[0])].iloc[0]
+        interval = f"{lead['irr']:.2f} [{lead['irr_ci_low']:.2f}, {lead['irr_ci_high']:.2f}]"
+        if lead["irr_ci_low"] <= 1 <= lead["irr_ci_high"]:
+            finding = f"no clear association with {terms[lead_term]}"
+        else:
+            finding = (
+                f"{'more' if lead['irr'] > 1 else 'fewer'} units per home with {terms[lead_term]}"
+            )
+        family = str(lead["family"]).replace("_", " ")
+        errors = "town-clustered" if lead["cov_type"] == "cluster" else f"{lead['cov_type']}-robust"
         style.headline(
             fig,
-            f"{programs[fitted[0]].capitalize()}: {lead['irr']:.2f} times the units per home "
-            f"[{lead['irr_ci_low']:.2f}, {lead['irr_ci_high']:.2f}]\nper "
-            f"{terms[lead_term]}, other tract traits held equal",
-            "Siting model: negative binomial, housing units as exposure, region fixed effects; "
-            "95% intervals,\ntown-clustered. 1 = no association. An association, not proof "
-            "of intent.",
+            f"{programs[fitted[0]].capitalize()}: {finding},\nrate ratio {interval}, other "
+            "tract traits held equal",
+            f"Siting model: {family} count, occupied housing units as exposure; 95% intervals,\n"
+            f"{errors}. 1 = no association. An association, not proof of intent.",
         )
         style.source_line(
             fig,

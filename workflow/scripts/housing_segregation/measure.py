@@ -224,6 +224,15 @@ class Area:
     units: np.ndarray  # positions of the area's tracts in the tract table
 
 
+def area_ids(tracts: pd.DataFrame, level: str, id_column: str) -> pd.Series:
+    """Each tract's area ID at ``level`` as text, "" where it has none to be measured in:
+    no ID, or a CBSA reaching into states outside the run (it would be measured wrongly)."""
+    ids = tracts[id_column].fillna("").astype(str)
+    if level == "cbsa" and "cbsa_complete" in tracts:
+        ids = ids.where(tracts["cbsa_complete"].fillna(False).astype(bool), "")
+    return ids
+
+
 def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
     """Every area of every level present in the tract table, with at least the minimum
     number of populated tracts (others are logged and left out)."""
@@ -232,10 +241,7 @@ def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
     for level, (id_column, name_column) in LEVELS.items():
         if id_column not in tracts or tracts[id_column].isna().all():
             continue
-        ids = tracts[id_column].fillna("").astype(str)
-        if level == "cbsa" and "cbsa_complete" in tracts:
-            # A CBSA reaching into states outside the run would be measured wrongly.
-            ids = ids.where(tracts["cbsa_complete"].astype(bool), "")
+        ids = area_ids(tracts, level, id_column)
         for (geography_id, geography_name), frame in tracts.groupby(
             [ids, tracts[name_column].fillna("")], sort=True
         ):

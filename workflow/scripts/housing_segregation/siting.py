@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import indices
-from .measure import LEVELS
+from .measure import LEVELS, area_ids
 
 #: Columns of siting_metrics.csv, in order (docs/outputs.md).
 SITING_COLUMNS = [
@@ -135,12 +135,20 @@ def _area_metrics(
         return rows
     for metric, condition in CONDITIONS.items():
         rows.append((metric, float(units[conditions[condition]].sum()) / total, total))
+    # Units in tracts without a poverty rate or non-white share (no residents or no
+    # households counted) meet no condition; their share says how much that matters.
+    unclassified = frame["poverty_rate"].isna() | frame["nonwhite_share"].isna()
+    rows.append(("share_unclassified", float(units[unclassified].sum()) / total, total))
     rows.append(("host_nonwhite_share", _weighted_mean(frame["nonwhite_share"], units), total))
     rows.append(("host_poverty_rate", _weighted_mean(frame["poverty_rate"], units), total))
     homes = frame["households"].astype(float)
     spreads = [("tracts", units, homes)]
-    if towns is not None and towns.nunique() > 1:
-        spreads.append(("towns", units.groupby(towns).sum(), homes.groupby(towns).sum()))
+    if towns is not None and towns[towns != ""].nunique() > 1:
+        known = towns != ""
+        spreads.append(
+            ("towns", units[known].groupby(towns[known]).sum(),
+             homes[known].groupby(towns[known]).sum())
+        )  # fmt: skip
     for across, part, whole in spreads:
         if len(part) < 2 or whole.sum() <= 0:
             continue
@@ -194,13 +202,13 @@ def siting_metrics(
     for level, (id_column, name_column) in levels.items():
         if id_column not in frame or frame[id_column].isna().all():
             continue
-        ids = frame[id_column].fillna("").astype(str)
+        ids = area_ids(frame, level, id_column)
         for geography_id, members in frame.groupby(ids, sort=True).groups.items():
             if geography_id == "":
                 continue
             positions = frame.index.get_indexer(members)
             area = frame.iloc[positions]
-            towns = area["town_geoid"].astype(str) if level != "town" else None
+            towns = area["town_geoid"].fillna("").astype(str) if level != "town" else None
             for program in [*programs, ALL_HOUSING]:
                 area_units = per_tract[program].iloc[positions].astype(float)
                 area_units.index = area.index
@@ -228,12 +236,15 @@ def appeals_gap(towns: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in needed if c not in towns.columns]
     if missing:
         raise ValueError(f"town table: missing column(s) {missing}")
-    share = towns["total_assisted"] / towns["housing_units"].where(towns["housing_units"] > 0)
-    gap = np.ceil(APPEALS_THRESHOLD * towns["housing_units"] - towns["total_assisted"] - 1e-9)
+    units = towns["housing_units"].astype(float)
+    share = towns["total_assisted"].astype(float) / units.where(units > 0)
+    gap = np.ceil(APPEALS_THRESHOLD * units - towns["total_assisted"].astype(float) - 1e-9)
+    # A town without a share (counts missing) is neither below nor above: missing stays so.
+    below = share.lt(APPEALS_THRESHOLD).astype("boolean").mask(share.isna())
     return towns.assign(
         assisted_share=share,
-        below_threshold=share.lt(APPEALS_THRESHOLD),
-        units_to_threshold=gap.clip(lower=0).astype("Int64"),
+        below_threshold=below,
+        units_to_threshold=gap.clip(lower=0).round().astype("Int64"),
     )
 
 
@@ -256,11 +267,20 @@ def appeals_summary(
     unplaced = placed.loc[placed["geoid"].isna(), "town_geoid"]
     if len(unplaced):
         raise ValueError(f"town table: town {unplaced.iloc[0]} has no tract in the tract table")
+    unknown = placed["below_threshold"].isna()
+    if unknown.any():
+        raise ValueError(
+            f"town table: town {placed.loc[unknown, 'town_geoid'].iloc[0]} has no assisted "
+            "share (missing counts); the area summaries would leave it out silently"
+        )
     rows = []
     for level, (id_column, name_column) in levels.items():
         if level == "town" or id_column not in placed or placed[id_column].isna().all():
             continue
-        for geography_id, area in placed.groupby(placed[id_column].astype(str), sort=True):
+        ids = area_ids(placed, level, id_column)
+        for geography_id, area in placed.groupby(ids, sort=True):
+            if geography_id == "":
+                continue
             below = area["below_threshold"].astype(bool)
             for metric, value in (
                 ("towns", len(area)),

@@ -638,7 +638,7 @@ def fit_siting_model(
     0 against the Poisson fit, p-value halved for the boundary), ``pearson_chi2,
     pearson_dispersion`` (Pearson χ² / (n − k); near 1 if the variance function is right),
     ``overdispersion_alpha, overdispersion_p_value`` (Poisson: Cameron–Trivedi regression of
-    ((y − μ)² − y)/μ on μ, one-sided), ``observed_total, fitted_total``.
+    ((y − μ)² − y)/μ on μ, one-sided), ``observed_total, fitted_total, fitted_to_observed``.
     """
     program = program or design.columns["outcome"]
     what = f"program {program!r}"
@@ -758,6 +758,9 @@ def fit_siting_model(
                 "overdispersion_p_value": ct_p,
                 "observed_total": float(y.sum()),
                 "fitted_total": float(mu.sum()),
+                # NB means need not add up to the observed total (Poisson ones do): far from
+                # 1, read the rate ratios, not the fitted or counterfactual totals.
+                "fitted_to_observed": float(mu.sum() / y.sum()) if y.sum() > 0 else np.nan,
             }
         ]
     )
@@ -817,10 +820,15 @@ def race_neutral_counterfactual(
     counterfactual = 100·0.1·2^3.5 ≈ 113.14 and 300·0.1·2^3.5 ≈ 339.41 (total 452.5 against
     520). With β_m = 0 both tracts give 10 and 30 either way.
 
+    The counterfactual does not hold a region's total fixed: where minority share goes with
+    fewer units (β_m < 0) it places more units in all. For siting a given number of units,
+    ``counterfactual_units_observed_total`` spreads each region's observed units in
+    proportion to the counterfactual: observed_r · counterfactual_i / Σ_r counterfactual.
+
     Returns one row per modelled tract: ``program, geoid, region, observed_units,
-    fitted_units, counterfactual_units, minority_share_10pp,
-    regional_minority_share_10pp``. Raises ``ValueError`` naming a missing or unknown term,
-    or if the design has no region column.
+    fitted_units, counterfactual_units, counterfactual_units_observed_total,
+    minority_share_10pp, regional_minority_share_10pp``. Raises ``ValueError`` naming a
+    missing or unknown term, or if the design has no region column.
     """
     if design.columns["region"] is None:
         raise ValueError("region: the counterfactual needs a region column in the design")
@@ -849,6 +857,10 @@ def race_neutral_counterfactual(
         neutral[term] = regional[term].to_numpy()
     fitted = np.exp(design.exog.to_numpy() @ beta + design.offset)
     counterfactual = np.exp(neutral.to_numpy() @ beta + design.offset)
+    region = pd.Series(data["region"].to_numpy())
+    observed_total = pd.Series(data["observed"].to_numpy()).groupby(region).transform("sum")
+    counterfactual_total = pd.Series(counterfactual).groupby(region).transform("sum")
+    placed = (observed_total * counterfactual / counterfactual_total).to_numpy()
     return pd.DataFrame(
         {
             "program": program or design.columns["outcome"],
@@ -857,6 +869,7 @@ def race_neutral_counterfactual(
             "observed_units": data["observed"].to_numpy(),
             "fitted_units": fitted,
             "counterfactual_units": counterfactual,
+            "counterfactual_units_observed_total": placed,
             "minority_share_10pp": data["minority_share_10pp"].to_numpy(),
             "regional_minority_share_10pp": regional["minority_share_10pp"].to_numpy(),
         }

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import appeals, assisted, siting, siting_model
@@ -390,9 +391,14 @@ def _lihtc_tracts(projects: pd.DataFrame, tracts: gpd.GeoDataFrame, source: str)
         .groupby("geoid")
         .agg(
             projects=("hud_id", "size"),
-            units=("n_units", "sum"),
-            low_income_units=("li_units", "sum"),
+            units=("n_units", _sum_or_missing),
+            low_income_units=("li_units", _sum_or_missing),
         )
         .reset_index()
     )
     return per_tract.assign(program="lihtc")
+
+
+def _sum_or_missing(values: pd.Series) -> float:
+    """The sum, or missing if any part is missing: a tract's total is never understated."""
+    return float(values.sum()) if values.notna().all() else np.nan
