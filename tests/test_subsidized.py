@@ -110,13 +110,14 @@ def test_hud_sources_per_tract_keep_suppressed_values_missing(ct_tracts_2023, tm
     database = tmp_path / "lihtcpub.zip"
     with zipfile.ZipFile(database, "w") as archive:
         archive.write(HUD_FIXTURES / "lihtcpub.csv", "LIHTCPUB.CSV")
-    table = subsidized.hud_by_tract(
-        ct_tracts_2023,
-        state="09",
-        psh=(HUD_FIXTURES / "psh_tract_2023.csv", 2023),
-        vouchers=(HUD_FIXTURES / "hcv_tract_state09.json", 2025),
-        lihtc=(database, HUD_FIXTURES / "lihtc_egis_state09.json", 2024),
-    )
+    files = {
+        "psh": HUD_FIXTURES / "psh_tract_2023.csv",
+        "vouchers": HUD_FIXTURES / "hcv_tract_state09.json",
+        "lihtc": database,
+        "lihtc_geocodes": HUD_FIXTURES / "lihtc_egis_state09.json",
+    }
+    settings = {"psh_year": 2023, "voucher_vintage": 2025, "lihtc_vintage": 2024}
+    table = subsidized.hud_by_tract(ct_tracts_2023, files, settings, state="09")
     assert list(table.columns) == subsidized.HUD_COLUMNS
     assert set(table["geoid"]) <= set(ct_tracts_2023["geoid"])
     value = table.set_index(["source", "program", "measure", "geoid"])
@@ -136,7 +137,7 @@ def test_hud_sources_per_tract_keep_suppressed_values_missing(ct_tracts_2023, tm
     assert lihtc["value"].sum() == 3
     assert get("hud_lihtc", "lihtc", "low_income_units", "09110502700") == [120.0, False]
     with pytest.raises(ValueError, match="no HUD source given"):
-        subsidized.hud_by_tract(ct_tracts_2023, state="09")
+        subsidized.hud_by_tract(ct_tracts_2023, {}, settings, state="09")
 
 
 def test_a_tract_total_with_a_missing_part_is_missing():

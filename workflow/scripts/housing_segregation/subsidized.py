@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import appeals, assisted, siting, siting_model
+from . import appeals, assisted, hud, siting, siting_model
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,8 @@ def town_assisted_share(
     )
     table = table.merge(failures, on=["year", "town_name"], how="left")
     table["published_check"] = table["published_check"].fillna("")
-    units = table["housing_units"].astype("Float64")
-    table["percent_recomputed"] = (
-        100 * table["total_assisted"].astype("Float64") / units.where(units > 0)
-    ).astype(float)
-    table = siting.appeals_gap(
-        table.assign(
-            housing_units=units.astype(float),
-            total_assisted=table["total_assisted"].astype("Float64").astype(float),
-        )
-    )
-    for column in ("housing_units", "total_assisted"):
-        table[column] = table[column].round().astype("Int64")
+    table = siting.appeals_gap(table)
+    table["percent_recomputed"] = 100 * table["assisted_share"]
     table["geography_level"] = "town"
     return table[TOWN_SHARE_COLUMNS].sort_values(["year", "town_geoid"], ignore_index=True)
 
@@ -318,25 +308,35 @@ def _long(frame: pd.DataFrame, source: str, measures: Mapping[str, str]) -> pd.D
 
 def hud_by_tract(
     tracts: gpd.GeoDataFrame,
+    files: Mapping[str, str | Path],
+    settings: Mapping[str, int | None],
     *,
     state: str,
-    psh: tuple[str | Path, int] | None = None,
-    vouchers: tuple[str | Path, int] | None = None,
-    lihtc: tuple[str | Path, str | Path, int] | None = None,
 ) -> pd.DataFrame:
     """HUD's figures for the run's tracts as the tidy table of :data:`HUD_COLUMNS`.
 
-    ``psh``: (tract workbook, year) of the Picture of Subsidized Households, one row per
-    program group and measure of :data:`PSH_MEASURES`. ``vouchers``: (eGIS download,
-    vintage) of Housing Choice Vouchers by tract: ``vouchers`` and
-    ``vouchers_pct_of_renter_units``. ``lihtc``: (LIHTCPUB zip, eGIS geocodes, vintage):
-    per tract, ``projects``, ``units`` and ``low_income_units`` of the LIHTC projects placed
-    in it, by precise coordinates where HUD's geocode flag allows, else by the tract HUD
-    gives. Suppressed or missing values stay in the table with ``suppressed`` true and no
-    value, never as zero; each reader's counts of decoded codes are logged.
-    """
-    from . import hud  # HUD's readers are only needed when a HUD source is configured
+    ``files`` holds the HUD files the config asks for (``subsidized.hud``), by what they
+    are; ``settings`` gives their years:
 
+    - ``psh`` (year ``psh_year``): the Picture of Subsidized Households tract workbook, one
+      row per program group and measure of :data:`PSH_MEASURES`;
+    - ``vouchers`` (``voucher_vintage``): Housing Choice Vouchers by tract, ``vouchers``
+      and ``vouchers_pct_of_renter_units``;
+    - ``lihtc`` and ``lihtc_geocodes`` (``lihtc_vintage``): the LIHTCPUB zip and its eGIS
+      geocodes; per tract, ``projects``, ``units`` and ``low_income_units`` of the LIHTC
+      projects placed in it, by precise coordinates where HUD's geocode flag allows, else
+      by the tract HUD gives.
+
+    Suppressed or missing values stay in the table with ``suppressed`` true and no value,
+    never as zero; each reader's counts of decoded codes are logged.
+    """
+    psh = (files["psh"], settings["psh_year"]) if "psh" in files else None
+    vouchers = (files["vouchers"], settings["voucher_vintage"]) if "vouchers" in files else None
+    lihtc = (
+        (files["lihtc"], files["lihtc_geocodes"], settings["lihtc_vintage"])
+        if "lihtc" in files
+        else None
+    )
     year = int(tracts["year"].iloc[0])
     parts = []
     if psh is not None:
@@ -368,20 +368,15 @@ def hud_by_tract(
 
 
 def _lihtc_tracts(projects: pd.DataFrame, tracts: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
-    """LIHTC projects per run tract: by precise coordinates in the tract polygons, else by
-    HUD's tract code; projects with neither are logged and left out."""
+    """LIHTC projects per run tract: by precise coordinates, placed as the state inventory's
+    projects are (:func:`assisted.assign_tracts`), else by HUD's tract code; projects with
+    neither are logged and left out."""
     precise = projects["coordinates_precise"].fillna(False).astype(bool)
-    points = gpd.GeoDataFrame(
-        projects[precise],
-        geometry=gpd.points_from_xy(projects.loc[precise, "longitude"],
-                                    projects.loc[precise, "latitude"]),
-        crs="EPSG:4326",
-    ).to_crs(tracts.crs)  # fmt: skip
-    joined = gpd.sjoin(points, tracts[["geoid", "geometry"]], how="left", predicate="within")
-    by_point = joined["geoid"]
+    points = assisted.assign_tracts(
+        projects[precise].rename(columns={"hud_id": "project_id", "city": "town"}), tracts
+    )["geoid"]
     by_code = projects.loc[~precise, "tract_geoid"].astype(str).map(_run_geoids(tracts))
-    geoid = pd.concat([by_point, by_code])
-    placed = projects.assign(geoid=geoid.reindex(projects.index))
+    placed = projects.assign(geoid=pd.concat([points, by_code]).reindex(projects.index))
     unplaced = placed["geoid"].isna()
     if unplaced.any():
         log.warning("%s: %d LIHTC project(s) without a precise point or a known tract; left "
