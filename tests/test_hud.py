@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import logging
 import re
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import Workbook
+from hud_fixtures import FIXTURES, workbook_bytes, zip_bytes
 from scripted_server import Query, Reply, ScriptedServer, running_server
 
 from housing_segregation import hud
 from housing_segregation.download import DownloadError, fetch_arcgis_query, sha256_file
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hud"
 PSH_TRACT_CSV = FIXTURES / "psh_tract_2023.csv"
 PSH_PROJECT_CSV = FIXTURES / "psh_project_2023.csv"
 LIHTC_CSV = FIXTURES / "lihtcpub.csv"
@@ -65,35 +62,6 @@ def server() -> Iterator[ScriptedServer]:
 def listing(directory: Path) -> list[str]:
     """All entries under ``directory`` (hidden temp files included)."""
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
-
-
-def workbook_bytes(csv_path: Path) -> bytes:
-    """The CSV as an .xlsx whose numbers are numeric cells, as in HUD's workbooks: a tract code
-    such as 09110400101 becomes the number 9110400101 and loses its leading zero."""
-    book = Workbook()
-    sheet = book.active
-    with csv_path.open(encoding="utf-8", newline="") as handle:
-        for number, row in enumerate(csv.reader(handle)):
-            sheet.append(row if number == 0 else [_cell(text) for text in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _cell(text: str) -> object:
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if re.fullmatch(r"-?\d+\.\d+", text):
-        return float(text)
-    return text if text else None
-
-
-def zip_bytes(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def missing_counts(missing: pd.DataFrame) -> dict[tuple[str, str], int]:

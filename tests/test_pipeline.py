@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hud_fixtures import FIXTURES as HUD_FIXTURES
+from hud_fixtures import workbook_bytes, zip_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX_COLUMNS = [
@@ -323,8 +325,70 @@ def test_subsidized_tables(mirror_run):
     ).all()
     fit = pd.read_csv(tables / "siting_model_fit.csv")
     assert (fit["n"] == 870).all()
+
+    # The shared-point sensitivity restates siting_metrics.csv and moves public housing most.
+    sensitivity = pd.read_csv(tables / "siting_sensitivity.csv", dtype={"geography_id": str})
+    keys = ["program", "geography_level", "geography_id", "metric"]
+    joined = sensitivity.merge(metrics, on=keys, suffixes=("", "_metrics"), validate="1:1")
+    assert len(joined) == len(sensitivity)
+    assert np.allclose(joined["value"], joined["value_metrics"], rtol=1e-9, equal_nan=True)
+    changed = sensitivity[(sensitivity["geography_level"] == "state")].set_index(
+        ["program", "metric"]
+    )
+    assert changed.loc[("assisted_units_total", "units"), "difference"] == -4705
+    recap = changed.loc[("assisted_units_public_housing", "share_in_recap")]
+    assert round(recap["value"], 3) == 0.197
+    assert round(recap["value_without_shared_points"], 3) == 0.137
     summary = (tables / "siting_model_summary.txt").read_text()
     assert "not evidence of intent" in summary
+
+
+@pytest.mark.e2e
+def test_hud_counts_enter_the_siting_metrics(tmp_path_factory, shared_data):
+    """Synthetic HUD files (tests/fixtures/hud, in HUD's formats) in a mirror beside the real
+    data: their counts become siting programs, withheld tracts are counted, never zero."""
+    mirror = tmp_path_factory.mktemp("hud-mirror")
+    for folder in shared_data.iterdir():
+        (mirror / folder.name).symlink_to(folder)
+    for folder in ("hud-psh", "hud-hcv", "hud-lihtc"):
+        (mirror / folder).mkdir()
+    (mirror / "hud-psh" / "TRACT_AK_MN_2023_2020census.xlsx").write_bytes(
+        workbook_bytes(HUD_FIXTURES / "psh_tract_2023.csv")
+    )
+    shutil.copy(HUD_FIXTURES / "hcv_tract_state09.json",
+                mirror / "hud-hcv" / "hcv_2025_tract_state09.json")  # fmt: skip
+    shutil.copy(HUD_FIXTURES / "lihtc_egis_state09.json",
+                mirror / "hud-lihtc" / "lihtc_egis_2024_state09.json")  # fmt: skip
+    (mirror / "hud-lihtc" / "lihtcpub_2024.zip").write_bytes(
+        zip_bytes({"LIHTCPUB.CSV": (HUD_FIXTURES / "lihtcpub.csv").read_bytes()})
+    )
+    workdir = new_workdir(tmp_path_factory, "hud-run")
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    config["subsidized"]["hud"] = {"psh_year": 2023, "voucher_vintage": 2025, "lihtc_vintage": 2024}
+    # Few draws: this run checks the HUD wiring, not the intervals.
+    config["uncertainty"]["draws"] = 20
+    config["inference"] = {"bias_correction_draws": 20, "permutations": 19}
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--cores", "2", "--config", f"mirror={mirror}")
+    assert result.returncode == 0, result.stderr[-5000:]
+
+    tables = workdir / "results" / "latest" / "tables"
+    metrics = pd.read_csv(tables / "siting_metrics.csv", dtype={"geography_id": str})
+    state = metrics[metrics["geography_level"] == "state"].set_index(["program", "metric"])
+    tracts = set(gpd.read_parquet(tables / "subsidized_by_tract.parquet")["geoid"])
+    features = json.loads((HUD_FIXTURES / "hcv_tract_state09.json").read_text())["features"]
+    in_run = [f["attributes"] for f in features if f["attributes"]["GEOID"] in tracts]
+    known = [a["HCV_PUBLIC"] for a in in_run if a["HCV_PUBLIC"] is not None]
+    assert state.loc[("hud_hcv_households", "units"), "value"] == sum(known)
+    assert state.loc[("hud_hcv_households", "tracts_suppressed"), "value"] == len(in_run) - len(
+        known
+    )
+    # PSH's summary rows of the fixture's tracts that are Connecticut's (4001.01, 4001.02).
+    assert state.loc[("hud_psh_all_programs_units", "units"), "value"] == 190 + 40
+    assert ("hud_lihtc_units", "units") in state.index
+    # The inventory's programs are unchanged by HUD's presence.
+    assert state.loc[("assisted_units_total", "units"), "value"] == 86_964
+    assert (tables.parent / "figures" / "siting_shares_09_2023.png").stat().st_size > 0
 
 
 @pytest.mark.e2e

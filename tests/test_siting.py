@@ -136,6 +136,39 @@ def test_tract_table_needs_its_columns():
         )  # fmt: skip
 
 
+def test_a_suppressed_program_is_measured_over_its_known_tracts():
+    # Synthetic: vouchers withheld in tract D. The metrics cover A, B and C (30, 10 and 0
+    # vouchers: C is unlisted, so none; 100 + 300 + 400 = 800 homes) and count D in
+    # tracts_suppressed.
+    units = pd.DataFrame(
+        {"geoid": ["A", "B", "D"], "public_housing": [50.0, 10.0, 40.0],
+         "vouchers": [30.0, 10.0, np.nan]}
+    )  # fmt: skip
+    table = siting_metrics(
+        synthetic_tracts(), units, ["public_housing", "vouchers"], levels=LEVELS,
+        suppressed=["vouchers"],
+    )  # fmt: skip
+    assert metric(table, "vouchers", "state", "09", "units") == 40
+    assert metric(table, "vouchers", "state", "09", "tracts_suppressed") == 1
+    suppressed = table[(table["metric"] == "tracts_suppressed") & (table["geography_id"] == "09")]
+    assert suppressed["denominator"].tolist() == [4.0]
+    # R/ECAP A holds 30 of 40; majority non-white among A, B, C: A only.
+    assert metric(table, "vouchers", "state", "09", "share_in_recap") == pytest.approx(0.75)
+    assert metric(table, "vouchers", "state", "09", "share_in_majority_nonwhite") == 0.75
+    # D over A, B, C: ½(|.75 − 100/800| + |.25 − 300/800| + |0 − 400/800|) = 0.625.
+    assert metric(table, "vouchers", "state", "09", "dissimilarity_tracts") == pytest.approx(0.625)
+    # Towns over known tracts: One 40 units / 400 homes, Two 0 / 400: D = ½(|1 − .5| + .5).
+    assert metric(table, "vouchers", "state", "09", "dissimilarity_towns") == pytest.approx(0.5)
+    # Town Two: C has none, D is withheld.
+    assert metric(table, "vouchers", "town", "T2", "tracts_suppressed") == 1
+    assert metric(table, "vouchers", "town", "T2", "units") == 0
+    # Programs not declared suppressible still refuse a missing count, and nothing else
+    # gets a tracts_suppressed row.
+    assert set(table.loc[table["metric"] == "tracts_suppressed", "program"]) == {"vouchers"}
+    with pytest.raises(ValueError, match="vouchers is missing or negative for tract D"):
+        siting_metrics(synthetic_tracts(), units, ["vouchers"], levels=LEVELS)
+
+
 def test_concentration_gini_counts_units_where_no_homes_are_recorded():
     # Synthetic: all units in an area with no recorded homes; the Lorenz curve stays at 0
     # until the last step, so the Gini is 1 − 0 = 1.

@@ -144,3 +144,90 @@ def test_a_tract_total_with_a_missing_part_is_missing():
     # Synthetic: a LIHTC tract whose only project has no unit count is not 0 units.
     assert np.isnan(subsidized._sum_or_missing(pd.Series([12.0, np.nan])))
     assert subsidized._sum_or_missing(pd.Series([12.0, 3.0])) == 15.0
+
+
+def synthetic_hud_table() -> pd.DataFrame:
+    """Synthetic long HUD table (hud_by_tract.csv shape) over tracts A, B, C.
+
+    PSH: A lists public housing (20 units), project-based Section 8 (7) and Section 8 NC/SR
+    (5), which both belong to the project-based Section 8 group; B lists public housing,
+    withheld. Vouchers: A 12, B withheld, C 30. No LIHTC.
+    """
+    rows = [
+        ("A", "hud_psh", "public_housing", "subsidized_units", 20.0),
+        ("A", "hud_psh", "project_based_section_8", "subsidized_units", 7.0),
+        ("A", "hud_psh", "section_8_nc_sr", "subsidized_units", 5.0),
+        ("A", "hud_psh", "public_housing", "pct_minority", 80.0),
+        ("B", "hud_psh", "public_housing", "subsidized_units", np.nan),
+        ("A", "hud_hcv", "housing_choice_vouchers", "vouchers", 12.0),
+        ("B", "hud_hcv", "housing_choice_vouchers", "vouchers", np.nan),
+        ("C", "hud_hcv", "housing_choice_vouchers", "vouchers", 30.0),
+    ]
+    table = pd.DataFrame(rows, columns=["geoid", "source", "program", "measure", "value"])
+    return table.assign(year=2023, geography_level="tract", suppressed=table["value"].isna())
+
+
+def test_hud_counts_become_programs_with_zeros_where_unlisted_and_gaps_where_withheld():
+    units = subsidized.hud_siting_units(synthetic_hud_table()).set_index("geoid")
+    assert list(units.columns) == [
+        "hud_hcv_households",
+        "hud_psh_project_based_section_8_units",
+        "hud_psh_public_housing_units",
+    ]
+    # Section 8 NC/SR is summed into project-based Section 8: 7 + 5.
+    assert units.loc["A"].tolist() == [12.0, 12.0, 20.0]
+    # B: both withheld counts stay missing; it lists no Section 8, so 0.
+    assert np.isnan(units.loc["B", "hud_hcv_households"])
+    assert units.loc["B", "hud_psh_project_based_section_8_units"] == 0.0
+    assert np.isnan(units.loc["B", "hud_psh_public_housing_units"])
+    # C: PSH does not list it, so none of PSH's units; vouchers 30.
+    assert units.loc["C"].tolist() == [30.0, 0.0, 0.0]
+    # Percentages describe residents, not places: they are not programs.
+    assert not any("pct" in column for column in units.columns)
+    with pytest.raises(ValueError, match="no counts to site"):
+        subsidized.hud_siting_units(synthetic_hud_table().iloc[3:4])
+
+
+def test_program_labels_name_the_source():
+    assert subsidized.program_label("assisted_units_lihtc") == "LIHTC"
+    assert subsidized.program_label("hud_psh_public_housing_households") == (
+        "HUD PSH: public housing (households)"
+    )
+    assert subsidized.program_label("hud_hcv_households") == ("HUD vouchers by tract (households)")
+    for unknown in ("hud_psh_nothing_units", "hud_hcv_units", "vouchers"):
+        with pytest.raises(ValueError, match="no label"):
+            subsidized.program_label(unknown)
+    charted = subsidized.charted_programs(["hud_lihtc_units", "assisted_units_total", "x"])
+    assert list(charted) == ["assisted_units_total", "hud_lihtc_units"]
+
+
+def test_shared_point_sensitivity_leaves_out_the_projects_of_shared_points():
+    # Synthetic: five public-housing projects of 10 units share one point in R/ECAP tract A;
+    # one project of 50 units stands alone in tract B.
+    tracts = pd.DataFrame(
+        {"year": 2023, "geoid": ["A", "B"], "state_fips": "09", "state_name": "Connecticut",
+         "town_geoid": ["T1", "T2"], "town_name": ["One", "Two"], "households": [100.0, 900.0]}
+    )  # fmt: skip
+    recaps = pd.DataFrame(
+        {"geoid": ["A", "B"], "recap": [True, False], "nonwhite_share": [0.7, 0.2],
+         "poverty_rate": [0.45, 0.05]}
+    )  # fmt: skip
+    groups = [f"units_{group}" for group in subsidized.assisted.GROUPS]
+    projects = pd.DataFrame(
+        {"project_id": [f"P{i}" for i in range(6)], "geoid": ["A"] * 5 + ["B"],
+         "latitude": [41.1] * 5 + [41.5], "longitude": [-73.2] * 5 + [-72.9],
+         "units": [10] * 5 + [50], **dict.fromkeys(groups, 0)}
+    ).assign(units_public_housing=[10] * 5 + [50])  # fmt: skip
+    table = subsidized.shared_point_sensitivity(tracts, recaps, projects)
+    assert list(table.columns) == subsidized.SENSITIVITY_COLUMNS
+    public_housing = table["program"] == "assisted_units_public_housing"
+    state = table[(table["geography_level"] == "state") & public_housing].set_index("metric")
+    assert state.loc["units", ["value", "value_without_shared_points"]].tolist() == [100, 50]
+    assert state.loc["share_in_recap", "value"] == pytest.approx(0.5)
+    assert state.loc["share_in_recap", "value_without_shared_points"] == 0.0
+    assert state.loc["share_in_recap", "difference"] == pytest.approx(-0.5)
+    # Town One has no units left: its shares are missing without the shared point.
+    one = table[(table["geography_id"] == "T1") & (table["program"] == "assisted_units_total")]
+    assert one.set_index("metric").loc["units", "value_without_shared_points"] == 0
+    assert np.isnan(one.set_index("metric").loc["share_in_recap", "value_without_shared_points"])
+    assert "all_housing" not in set(table["program"])

@@ -394,6 +394,19 @@ def town_share_input(wildcards):
     }
 
 
+def hud_configured():
+    return any(config["subsidized"]["hud"].values())
+
+
+def hud_table_input(wildcards):
+    """The state's HUD figures per tract, when subsidized.hud sets a source."""
+    if not hud_configured():
+        return {}
+    return {
+        "hud": f"{RESULTS}/data/hud_by_tract_{wildcards.state}_{wildcards.year}.csv"
+    }
+
+
 def subsidized_parts(wildcards):
     """Every state's part of each subsidized-stage table, by table."""
     pairs = subsidized_state_years()
@@ -406,6 +419,9 @@ def subsidized_parts(wildcards):
             f"{RESULTS}/data/subsidized_by_tract_{{state}}_{{year}}.parquet"
         ),
         "metrics": each(f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv"),
+        "sensitivity": each(
+            f"{RESULTS}/data/siting_sensitivity_{{state}}_{{year}}.csv"
+        ),
         "coefficients": each(f"{RESULTS}/data/siting_model_{{state}}_{{year}}.csv"),
         "fit": each(f"{RESULTS}/data/siting_model_fit_{{state}}_{{year}}.csv"),
         "counterfactual": each(
@@ -413,7 +429,7 @@ def subsidized_parts(wildcards):
         ),
         "summary": each(f"{RESULTS}/data/siting_model_summary_{{state}}_{{year}}.txt"),
     }
-    if any(config["subsidized"]["hud"].values()):
+    if hud_configured():
         parts["hud"] = each(f"{RESULTS}/data/hud_by_tract_{{state}}_{{year}}.csv")
     listed = [(s, y) for s, y in pairs if s in town_list_states()]
     if listed:
@@ -443,6 +459,21 @@ def inventory_source_line(wildcards):
     )
 
 
+def siting_source_line(wildcards):
+    """The data sources of the siting figures: the inventory, and HUD's where configured."""
+    settings = config["subsidized"]["hud"]
+    hud_sources = [
+        f"{name} {settings[key]}"
+        for key, name in (
+            ("psh_year", "HUD Picture of Subsidized Households"),
+            ("voucher_vintage", "HUD Housing Choice Vouchers by tract"),
+            ("lihtc_vintage", "HUD LIHTC database"),
+        )
+        if settings[key]
+    ]
+    return "; ".join([inventory_source_line(wildcards), *hud_sources])
+
+
 def town_list_map_year(wildcards):
     return config["subsidized"]["town_lists"][wildcards.state]["map_year"]
 
@@ -458,6 +489,7 @@ def subsidized_tables():
     tables = [
         "subsidized_by_tract.parquet",
         "siting_metrics.csv",
+        "siting_sensitivity.csv",
         "siting_model.csv",
         "siting_model_fit.csv",
         "siting_counterfactual.csv",
@@ -465,7 +497,7 @@ def subsidized_tables():
     ]
     if town_list_states():
         tables.append("town_assisted_share.csv")
-    if any(config["subsidized"]["hud"].values()):
+    if hud_configured():
         tables.append("hud_by_tract.csv")
     return [f"{RESULTS}/tables/{name}" for name in tables]
 

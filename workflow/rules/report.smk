@@ -114,7 +114,7 @@ rule plot_siting_shares:
     conda:
         "../envs/pipeline.yaml"
     params:
-        source=inventory_source_line,
+        source=siting_source_line,
         analysis_version=analysis_version,
     script:
         "../scripts/plot_siting_shares.py"

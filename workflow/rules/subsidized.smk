@@ -50,11 +50,14 @@ rule hud_by_tract:
 rule siting_metrics:
     input:
         unpack(town_share_input),
+        unpack(hud_table_input),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
         by_tract=f"{RESULTS}/data/subsidized_by_tract_{{state}}_{{year}}.parquet",
+        projects=f"{RESULTS}/data/assisted_projects_{{state}}_{{year}}.parquet",
     output:
         metrics=f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv",
+        sensitivity=f"{RESULTS}/data/siting_sensitivity_{{state}}_{{year}}.csv",
     log:
         f"{RESULTS}/logs/siting_metrics_{{state}}_{{year}}.log",
     conda:

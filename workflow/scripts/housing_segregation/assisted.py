@@ -696,6 +696,12 @@ def shared_points(projects: pd.DataFrame) -> pd.Series:
     return key.map(key.value_counts()).where(projects["latitude"].notna(), 1).astype(int)
 
 
+def at_shared_point(projects: pd.DataFrame) -> pd.Series:
+    """Whether each project sits at a point shared by :data:`SHARED_POINT_PROJECTS` or more
+    projects of the table."""
+    return shared_points(projects) >= SHARED_POINT_PROJECTS
+
+
 def units_by_tract(assigned: pd.DataFrame, tracts: pd.DataFrame, *, year: int) -> pd.DataFrame:
     """Assisted units per tract: one row for every tract of ``tracts``, zero where the file
     lists no project (the file lists every project, so zero is a real zero).
@@ -742,7 +748,7 @@ def units_by_tract(assigned: pd.DataFrame, tracts: pd.DataFrame, *, year: int) -
     result = pd.DataFrame(index=geoids.rename("geoid"))
     result["assisted_projects"] = counts.reindex(geoids, fill_value=0).to_numpy()
     result["assisted_units_total"] = sums["units"].reindex(geoids, fill_value=0).to_numpy()
-    stacked = placed[shared_points(placed) >= SHARED_POINT_PROJECTS]
+    stacked = placed[at_shared_point(placed)]
     result["assisted_units_at_shared_points"] = (
         stacked.groupby("geoid")["units"].sum().reindex(geoids, fill_value=0).to_numpy()
     )

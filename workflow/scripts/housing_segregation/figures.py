@@ -425,7 +425,9 @@ def siting_shares_chart(
     with plt.rc_context(style.RC):
         height = 2.1 + 0.42 * len(rows)
         fig, axes = plt.subplots(1, len(SITING_CONDITIONS), figsize=(7.5, height), sharey=True)
-        fig.subplots_adjust(left=0.27, right=0.98, top=1 - 1.2 / height, bottom=0.75 / height,
+        # Room for the longest program name (about 0.0088 of the width per character).
+        left = max(0.27, 0.0088 * max(len(labels[p]) for p in rows) + 0.01)
+        fig.subplots_adjust(left=left, right=0.98, top=1 - 1.2 / height, bottom=0.75 / height,
                             wspace=0.12)  # fmt: skip
         positions = np.arange(len(rows))[::-1]
         for ax, (metric, title) in zip(axes, SITING_CONDITIONS.items(), strict=True):
@@ -438,7 +440,11 @@ def siting_shares_chart(
             reference = 100 * values[-1]
             ax.axvline(reference, color="#555555", linewidth=0.8, linestyle="--")
             for y, value in zip(positions, values, strict=True):
-                ax.text(100 * value + 1, y, f"{100 * value:.0f}%", va="center", fontsize=7)
+                # Near 100% the label goes inside its bar, where the axes have room for it.
+                inside = value > 0.8
+                ax.text(100 * value + (-1 if inside else 1), y, f"{100 * value:.0f}%",
+                        va="center", ha="right" if inside else "left", fontsize=7,
+                        color="white" if inside else "black")  # fmt: skip
             ax.set_title(title, fontsize=9)
             ax.set_xlim(0, 105)
             ax.set_xlabel("% of units")
@@ -454,11 +460,13 @@ def siting_shares_chart(
             if len(recap) and len(homes)
             else "Where subsidized units are, against all housing"
         )
+        withheld = state[(state["metric"] == "tracts_suppressed") & state["program"].isin(shown)]
         style.headline(
             fig,
             f"{name}: {lead}",
             f"Share of each program's units by tract condition; dashed line: all occupied "
-            f"homes; tracts: ACS {style.acs_period(year)}",
+            f"homes; tracts: ACS {style.acs_period(year)}"
+            + ("\nHUD rows: over the tracts whose counts HUD publishes" if len(withheld) else ""),
         )
         style.source_line(fig, f"Source: {source}; U.S. Census Bureau, American Community "
                                 f"Survey {style.acs_period(year)} 5-year estimates. Analysis: "

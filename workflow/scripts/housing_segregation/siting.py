@@ -163,6 +163,7 @@ def siting_metrics(
     programs: Sequence[str],
     *,
     levels: Mapping[str, tuple[str, str]] = LEVELS,
+    suppressed: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Siting metrics per program and area, as the tidy table of :data:`SITING_COLUMNS`.
 
@@ -171,6 +172,11 @@ def siting_metrics(
     program in ``programs`` (units per tract; 0 where none). Every tract of ``units`` must
     be in ``tracts``; tracts missing from ``units`` count as having none. The comparison
     program ``all_housing`` (the tracts' households) is added to every area.
+
+    Programs named in ``suppressed`` may be missing in some tracts (a publisher withheld a
+    small count): their metrics cover the tracts with a known count only, homes included,
+    and the area gets a ``tracts_suppressed`` row counting the tracts left out. Missing
+    counts of any other program raise.
     """
     missing = [c for c in ("geoid", *programs) if c not in units.columns]
     if missing:
@@ -182,21 +188,26 @@ def siting_metrics(
     if len(repeated):
         raise ValueError(f"units table: tract {repeated.iloc[0]} appears twice")
     for program in programs:
-        bad = units.loc[units[program].isna() | (units[program] < 0), "geoid"]
-        if len(bad):
+        bad = units[program] < 0
+        if program not in suppressed:
+            bad |= units[program].isna()
+        if bad.any():
             raise ValueError(
-                f"units table: {program} is missing or negative for tract {bad.iloc[0]}"
+                f"units table: {program} is missing or negative for tract "
+                f"{units.loc[bad, 'geoid'].iloc[0]}"
             )
     years = tracts["year"].unique()
     if len(years) != 1:
         raise ValueError(f"tract table: expected one year, found {sorted(years)}")
     frame = tracts.reset_index(drop=True)
     conditions = tract_conditions(frame)
-    per_tract = (
-        frame[["geoid"]]
-        .merge(units[["geoid", *programs]], on="geoid", how="left")
-        .fillna(dict.fromkeys(programs, 0.0))
+    # A tract the units table does not list has none; a listed tract's missing count stays
+    # missing (suppressed).
+    per_tract = frame[["geoid"]].merge(
+        units[["geoid", *programs]].assign(listed=True), on="geoid", how="left"
     )
+    unlisted = per_tract.pop("listed").isna()
+    per_tract.loc[unlisted, list(programs)] = 0.0
     per_tract[ALL_HOUSING] = frame["households"].astype(float)
     rows = []
     for level, (id_column, name_column) in levels.items():
@@ -212,9 +223,16 @@ def siting_metrics(
             for program in [*programs, ALL_HOUSING]:
                 area_units = per_tract[program].iloc[positions].astype(float)
                 area_units.index = area.index
-                for metric, value, denominator in _area_metrics(
-                    area, area_units, conditions.iloc[positions], towns
-                ):
+                known = area_units.notna().to_numpy()
+                metrics = _area_metrics(
+                    area[known],
+                    area_units[known],
+                    conditions.iloc[positions][known],
+                    None if towns is None else towns[known],
+                )
+                if not known.all():
+                    metrics.append(("tracts_suppressed", float((~known).sum()), len(known)))
+                for metric, value, denominator in metrics:
                     rows.append(
                         {"year": int(years[0]), "program": program, "geography_level": level,
                          "geography_id": geography_id,

@@ -8,7 +8,7 @@ module strings them together for one state, so that the Snakemake scripts stay o
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -154,25 +154,92 @@ def subsidized_by_tract(
     return gpd.GeoDataFrame(by_tract, geometry="geometry", crs=tracts.crs), placed
 
 
-def siting_tables(
-    tracts: pd.DataFrame,
-    recaps: pd.DataFrame,
-    by_tract: pd.DataFrame,
-    town_shares: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """The siting metrics of every program (and of the 8-30g lists' latest year, when the
-    state has them) for every area, as rows of :data:`siting.SITING_COLUMNS`."""
-    flagged = tracts.merge(
+def _flagged(tracts: pd.DataFrame, recaps: pd.DataFrame) -> pd.DataFrame:
+    """Tracts with the R/ECAP flag, non-white share and poverty rate the metrics use."""
+    return tracts.merge(
         recaps[["geoid", "recap", "nonwhite_share", "poverty_rate"]],
         on="geoid",
         how="left",
         validate="1:1",
     )
-    metrics = siting.siting_metrics(flagged, by_tract, list(PROGRAMS))
+
+
+def siting_tables(
+    tracts: pd.DataFrame,
+    recaps: pd.DataFrame,
+    by_tract: pd.DataFrame,
+    town_shares: pd.DataFrame | None,
+    hud_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The siting metrics of every program, of HUD's counts per tract when given
+    (:func:`hud_siting_units`; suppressed tracts left out and counted), and of the 8-30g
+    lists' latest year when the state has them, for every area, as rows of
+    :data:`siting.SITING_COLUMNS`."""
+    units = by_tract[["geoid", *PROGRAMS]]
+    suppressed: list[str] = []
+    if hud_table is not None:
+        hud_units = hud_siting_units(hud_table)
+        suppressed = [c for c in hud_units.columns if c != "geoid"]
+        for program, withheld in hud_units[suppressed].isna().sum().items():
+            if withheld:
+                log.info("%s: %d tract(s) withheld by HUD, left out of its metrics and "
+                         "counted in tracts_suppressed", program, withheld)  # fmt: skip
+        units = units.merge(hud_units, on="geoid", how="left", indicator="listed")
+        # A tract no HUD source lists has none of HUD's units; a listed one keeps its gaps.
+        units.loc[units.pop("listed") == "left_only", suppressed] = 0.0
+    metrics = siting.siting_metrics(
+        _flagged(tracts, recaps), units, [*PROGRAMS, *suppressed], suppressed=suppressed
+    )
     if town_shares is None or town_shares.empty:
         return metrics
     latest = town_shares[town_shares["year"] == town_shares["year"].max()]
     return pd.concat([metrics, siting.appeals_summary(latest, tracts)], ignore_index=True)
+
+
+#: Columns of siting_sensitivity.csv, in order (docs/outputs.md).
+SENSITIVITY_COLUMNS = [
+    "year",
+    "program",
+    "geography_level",
+    "geography_id",
+    "geography_name",
+    "metric",
+    "value",
+    "value_without_shared_points",
+    "difference",
+]
+
+
+def shared_point_sensitivity(
+    tracts: pd.DataFrame, recaps: pd.DataFrame, projects: pd.DataFrame
+) -> pd.DataFrame:
+    """The inventory programs' siting metrics as listed and without the projects at shared
+    points (:func:`assisted.at_shared_point`: likely office addresses, whose tract is
+    uncertain), side by side as :data:`SENSITIVITY_COLUMNS`.
+
+    ``projects`` are the placed projects of :func:`subsidized_by_tract`. ``difference`` is
+    the value without the shared points minus the value as listed."""
+    year = int(tracts["year"].iloc[0])
+    flagged = _flagged(tracts, recaps)
+    placed = projects[projects["geoid"].notna()]
+    variants = []
+    for kept in (placed, placed[~assisted.at_shared_point(placed)]):
+        units = assisted.units_by_tract(kept, tracts, year=year)
+        variants.append(siting.siting_metrics(flagged, units, list(PROGRAMS)))
+    keys = ["year", "program", "geography_level", "geography_id", "geography_name", "metric"]
+    table = (
+        variants[0]
+        .drop(columns="denominator")
+        .merge(
+            variants[1][[*keys, "value"]].rename(columns={"value": "value_without_shared_points"}),
+            on=keys,
+            how="outer",
+            validate="1:1",
+        )
+    )
+    table = table[table["program"] != siting.ALL_HOUSING]
+    table["difference"] = table["value_without_shared_points"] - table["value"]
+    return table[SENSITIVITY_COLUMNS].sort_values(keys, ignore_index=True)
 
 
 def fit_models(
@@ -201,6 +268,7 @@ _ID_COLUMNS = ("geoid", "geography_id", "town_geoid", "region", "fixed_effect_re
 _TABLE_PARTS = {
     "subsidized_by_tract.parquet": "by_tract",
     "siting_metrics.csv": "metrics",
+    "siting_sensitivity.csv": "sensitivity",
     "siting_model.csv": "coefficients",
     "siting_model_fit.csv": "fit",
     "siting_counterfactual.csv": "counterfactual",
@@ -319,7 +387,7 @@ def hud_by_tract(
     are; ``settings`` gives their years:
 
     - ``psh`` (year ``psh_year``): the Picture of Subsidized Households tract workbook, one
-      row per program group and measure of :data:`PSH_MEASURES`;
+      row per program (:data:`hud.PSH_PROGRAMS`) and measure of :data:`PSH_MEASURES`;
     - ``vouchers`` (``voucher_vintage``): Housing Choice Vouchers by tract, ``vouchers``
       and ``vouchers_pct_of_renter_units``;
     - ``lihtc`` and ``lihtc_geocodes`` (``lihtc_vintage``): the LIHTCPUB zip and its eGIS
@@ -342,8 +410,7 @@ def hud_by_tract(
     if psh is not None:
         path, psh_year = psh
         read = hud.read_psh_tracts(path, year=int(psh_year), state=state)
-        table = _located(read.table.rename(columns={"program_group": "group"}), tracts, str(path))
-        table = table.assign(program=table["group"])
+        table = _located(read.table, tracts, str(path))
         parts.append(_long(table, "hud_psh", {m: m for m in PSH_MEASURES}))
     if vouchers is not None:
         path, vintage = vouchers
@@ -365,6 +432,107 @@ def hud_by_tract(
     table = pd.concat(parts, ignore_index=True).assign(year=year, geography_level="tract")
     return table[HUD_COLUMNS].sort_values(["source", "program", "measure", "geoid"],
                                           ignore_index=True)  # fmt: skip
+
+
+#: HUD counts that enter the siting metrics as programs: (source, measure) -> what is
+#: counted. Percentages and incomes of hud_by_tract.csv describe residents, not places.
+HUD_SITING_MEASURES = {
+    ("hud_psh", "subsidized_units"): "units",
+    ("hud_psh", "households_reported"): "households",
+    ("hud_hcv", "vouchers"): "households",
+    ("hud_lihtc", "units"): "units",
+}
+
+#: Plain names of HUD's program groups and sources, for labels.
+HUD_LABELS = {
+    "all_programs": "all programs",
+    "public_housing": "public housing",
+    "project_based_section_8": "project-based Section 8",
+    "other_multifamily": "other HUD multifamily",
+    "housing_choice_vouchers": "vouchers",
+    "lihtc": "LIHTC",
+    "hud_hcv": "HUD vouchers by tract",
+    "hud_lihtc": "HUD LIHTC database",
+}
+
+
+def hud_siting_units(hud_table: pd.DataFrame) -> pd.DataFrame:
+    """HUD's counts per tract as siting programs: one row per tract some HUD source lists,
+    one column per source, program group and count of :data:`HUD_SITING_MEASURES`:
+    ``hud_psh_<group>_<units|households>`` (PSH programs summed into
+    :data:`hud.PSH_PROGRAM_GROUPS`), ``hud_hcv_households``, ``hud_lihtc_units``.
+
+    A tract a source lists without a program counts 0 for it (the files list every program
+    present); a suppressed count stays missing, and so does a group sum with a suppressed
+    part."""
+    groups = {program: group for program, group in hud.PSH_PROGRAMS.values()}
+    parts = []
+    for (source, measure), counted in HUD_SITING_MEASURES.items():
+        rows = hud_table[(hud_table["source"] == source) & (hud_table["measure"] == measure)]
+        if rows.empty:
+            continue
+        if source == "hud_psh":
+            column = "hud_psh_" + rows["program"].map(groups) + f"_{counted}"
+        else:
+            column = pd.Series(f"{source}_{counted}", index=rows.index)
+        wide = (
+            rows.assign(column=column)
+            .groupby(["geoid", "column"])["value"]
+            .agg(_sum_or_missing)
+            .unstack("column", fill_value=0.0)
+        )
+        parts.append(wide)
+    if not parts:
+        raise ValueError("HUD table: no counts to site (no PSH units, vouchers or LIHTC units)")
+    listed = pd.concat(parts, axis=1)
+    # Tracts one source lists and another does not: none of the other's units.
+    listed = listed.where(listed.notna() | _listed_by_all(listed, parts), 0.0)
+    return listed.sort_index(axis=1).reset_index().rename_axis(columns=None)
+
+
+def _listed_by_all(listed: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """True where the cell's source lists the tract (so a missing value is a suppression)."""
+    mask = pd.DataFrame(False, index=listed.index, columns=listed.columns)
+    for part in parts:
+        mask.loc[part.index, part.columns] = True
+    return mask
+
+
+def program_label(program: str) -> str:
+    """A program column's plain name: the inventory's groups, or HUD's source and group."""
+    if program in PROGRAMS:
+        return PROGRAMS[program]
+    for (source, _measure), counted in HUD_SITING_MEASURES.items():
+        prefix = f"{source}_"
+        if not (program.startswith(prefix) and program.endswith(f"_{counted}")):
+            continue
+        if source == "hud_psh":
+            group = program[len(prefix) : -len(counted) - 1]
+            if group in hud.PSH_PROGRAM_GROUPS:
+                return f"HUD PSH: {HUD_LABELS[group]} ({counted})"
+        elif program == f"{source}_{counted}":
+            return f"{HUD_LABELS[source]} ({counted})"
+    raise ValueError(f"no label for program column {program!r}")
+
+
+#: HUD programs shown beside the inventory's in the siting chart, when the run has them:
+#: the households of all HUD programs and of vouchers, and the LIHTC database's units.
+CHARTED_HUD_PROGRAMS = (
+    "hud_psh_all_programs_households",
+    "hud_psh_housing_choice_vouchers_households",
+    "hud_hcv_households",
+    "hud_lihtc_units",
+)
+
+
+def charted_programs(programs: Iterable[str]) -> dict[str, str]:
+    """The programs of the siting chart among ``programs``, in order, with their labels."""
+    present = set(programs)
+    return {
+        program: program_label(program)
+        for program in [*PROGRAMS, *CHARTED_HUD_PROGRAMS]
+        if program in present
+    }
 
 
 def _lihtc_tracts(projects: pd.DataFrame, tracts: gpd.GeoDataFrame, source: str) -> pd.DataFrame:
