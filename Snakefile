@@ -1,5 +1,5 @@
 # Housing segregation pipeline: ACS and boundaries -> tidy tracts -> indices -> figures;
-# state and HUD subsidized-housing data -> siting metrics and model.
+# state and HUD subsidized-housing data -> siting metrics and model; policy scenarios.
 # Table of contents only; see workflow/rules/ for the stages.
 
 from snakemake.utils import min_version
@@ -15,6 +15,7 @@ include: "workflow/rules/acquire.smk"
 include: "workflow/rules/normalise.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/subsidized.smk"
+include: "workflow/rules/scenarios.smk"
 include: "workflow/rules/report.smk"
 
 

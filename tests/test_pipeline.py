@@ -51,6 +51,11 @@ SITING_COLUMNS = [
     "denominator",
 ]
 API_KEY_SENTINEL = "sentinel-census-key-0123456789"
+#: The mirror run's scenario draws: fewer than the default 1,000 to keep the suite under 15
+#: minutes (two full runs); the arithmetic is the same at any number of draws.
+SCENARIO_DRAWS = "scenarios={draws: 200, sweep_draws: 40}"
+#: Runs that test something else leave the scenarios out.
+NO_SCENARIOS = "scenarios={run: []}"
 
 
 def snakemake(workdir: Path, *args: str, env_key: bool = False) -> subprocess.CompletedProcess:
@@ -67,6 +72,7 @@ def new_workdir(tmp_path_factory, name: str) -> Path:
     workdir = tmp_path_factory.mktemp(name)
     (workdir / "config").mkdir()
     shutil.copy(ROOT / "config" / "config.yaml", workdir / "config" / "config.yaml")
+    shutil.copy(ROOT / "config" / "scenarios.yaml", workdir / "config" / "scenarios.yaml")
     return workdir
 
 
@@ -164,7 +170,7 @@ def mirror_run(tmp_path_factory, shared_data):
     workdir = new_workdir(tmp_path_factory, "e2e")
     result = snakemake(
         workdir, "--cores", "2", "--config", f"mirror={shared_data}", "years=[2019,2023]",
-        env_key=True,
+        SCENARIO_DRAWS, env_key=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
@@ -197,6 +203,15 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         "figures/town_assisted_share_09.png",
         "figures/siting_shares_09_2023.png",
         "figures/siting_model_09_2023.png",
+        "tables/scenarios.csv",
+        "tables/fair_share_allocation.csv",
+        "tables/scenario_tracts.csv",
+        "tables/scenario_sensitivity.csv",
+        "figures/scenario_deltas_09_2023.png",
+        "figures/scenario_recaps_09_2023.png",
+        "figures/scenario_sensitivity_09_2023.png",
+        "figures/fair_share_09_2023_fair_share_50k.png",
+        "figures/fair_share_09_2023_fair_share_50k_relocation.png",
     ):
         path = latest / name
         assert path.is_file() and path.stat().st_size > 1000, name
@@ -343,6 +358,62 @@ def test_subsidized_tables(mirror_run):
     assert "not evidence of intent" in summary
 
 
+#: The contract columns of scenarios.csv, restated: the test must not import them.
+SCENARIO_COLUMNS = [
+    "scenario", "metric", "geography_level", "geography_id", "baseline", "value", "delta",
+    "delta_ci_low", "delta_ci_high",
+]  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_scenario_tables(mirror_run):
+    tables = mirror_run / "results" / "latest" / "tables"
+    scenarios = pd.read_csv(tables / "scenarios.csv", dtype={"geography_id": str})
+    assert list(scenarios.columns) == SCENARIO_COLUMNS
+    presets = yaml.safe_load((ROOT / "config" / "scenarios.yaml").read_text())["scenarios"]
+    assert list(dict.fromkeys(scenarios["scenario"])) == list(presets)
+    assert np.allclose(scenarios["delta"], scenarios["value"] - scenarios["baseline"],
+                       equal_nan=True)  # fmt: skip
+    assert (scenarios["delta_ci_low"] <= scenarios["delta"] + 1e-12).all()
+    assert (scenarios["delta"] <= scenarios["delta_ci_high"] + 1e-12).all()
+    # Every scenario's baseline is indices.csv's value (2023): one baseline for all.
+    indices = pd.read_csv(tables / "indices.csv", dtype={"geography_id": str},
+                          keep_default_na=False, na_values=[""])  # fmt: skip
+    d_bw = indices[
+        (indices["year"] == 2023)
+        & (indices["geography_level"] == "state")
+        & (indices["index"] == "dissimilarity")
+        & (indices["group"] == "black_nh")
+    ]
+    state = scenarios[scenarios["geography_level"] == "state"].set_index(["scenario", "metric"])
+    bw = state.xs("dissimilarity:black_nh:white_nh", level="metric")
+    assert np.allclose(bw["baseline"], d_bw["value"].iloc[0], rtol=1e-9)
+    # New supply outside R/ECAPs and region-wide mobility lower Black-white D, with
+    # intervals below zero; moves confined to one town hardly change it.
+    for name in ("gap_to_10_percent", "fair_share_50k", "mobility_region_counseling"):
+        assert bw.loc[name, "delta_ci_high"] < 0, name
+    assert abs(bw.loc["mobility_town", "delta"]) < abs(bw.loc["mobility_region", "delta"])
+    assert bw.loc["mobility_region_counseling", "delta"] < bw.loc["mobility_region", "delta"]
+    # The gap rule brings every town to 10%.
+    assert state.loc[("gap_to_10_percent", "towns_at_or_above_10_percent"), "value"] == 169
+
+    allocation = pd.read_csv(tables / "fair_share_allocation.csv", dtype={"town_geoid": str})
+    fair = allocation[allocation["scenario"] == "fair_share_50k"]
+    assert fair["units"].sum() == 50_000 and len(fair) == 169
+    assert (fair.loc[~fair["eligible"], "units"] == 0).all()
+    assert (fair["units"] <= fair["cap"] + 1e-9).all()
+    gap = allocation[allocation["scenario"] == "gap_to_10_percent"]
+    assert gap["units"].sum() == 41_737  # the 8-30g gap of the 2019 list
+
+    sweeps = pd.read_csv(tables / "scenario_sensitivity.csv", dtype={"geography_id": str})
+    take_up = sweeps[
+        (sweeps["sweep"] == "mobility_take_up")
+        & (sweeps["geography_level"] == "state")
+        & (sweeps["metric"] == "dissimilarity:black_nh:white_nh")
+    ]
+    assert take_up.sort_values("parameter_value")["delta"].is_monotonic_decreasing
+
+
 @pytest.mark.e2e
 def test_hud_counts_enter_the_siting_metrics(tmp_path_factory, shared_data):
     """Synthetic HUD files (tests/fixtures/hud, in HUD's formats) in a mirror beside the real
@@ -369,10 +440,11 @@ def test_hud_counts_enter_the_siting_metrics(tmp_path_factory, shared_data):
     config["uncertainty"]["draws"] = 20
     config["inference"] = {"bias_correction_draws": 20, "permutations": 19}
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "--cores", "2", "--config", f"mirror={mirror}")
+    result = snakemake(workdir, "--cores", "2", "--config", f"mirror={mirror}", NO_SCENARIOS)
     assert result.returncode == 0, result.stderr[-5000:]
 
     tables = workdir / "results" / "latest" / "tables"
+    assert not (tables / "scenarios.csv").exists()
     metrics = pd.read_csv(tables / "siting_metrics.csv", dtype={"geography_id": str})
     state = metrics[metrics["geography_level"] == "state"].set_index(["program", "metric"])
     tracts = set(gpd.read_parquet(tables / "subsidized_by_tract.parquet")["geoid"])
@@ -430,7 +502,7 @@ def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
 
 @pytest.mark.e2e
 def test_rerun_does_nothing_and_rebuild_is_byte_identical(mirror_run, shared_data):
-    args = ("--config", f"mirror={shared_data}", "years=[2019,2023]")
+    args = ("--config", f"mirror={shared_data}", "years=[2019,2023]", SCENARIO_DRAWS)
     again = snakemake(mirror_run, "--dry-run", *args)
     assert again.returncode == 0, again.stderr
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -547,7 +619,7 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     lists = "ct-housing/affordable-housing-appeals-list"
     shutil.copytree(shared_data / lists, workdir / "resources" / lists)
     try:
-        result = snakemake(workdir, "--cores", "2", env_key=True)
+        result = snakemake(workdir, "--cores", "2", "--config", NO_SCENARIOS, env_key=True)
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr[-5000:]

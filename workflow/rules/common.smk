@@ -5,6 +5,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import yaml
 from snakemake.logging import logger
 
 # The library lives in workflow/scripts so that scripts import it under any deployment.
@@ -22,6 +23,7 @@ from housing_segregation.config import (
     results_version,
     tract_crosswalk_for,
     validate_config,
+    validate_scenarios,
 )
 
 WORKFLOW_ROOT = Path(workflow.basedir)
@@ -31,6 +33,23 @@ _validated = validate_config(
 )
 config.clear()
 config.update(_validated)
+
+
+def _load_scenarios(path):
+    """The scenarios file, validated, every default filled in."""
+    if not Path(path).is_file():
+        raise ValueError(f"config key 'scenarios.file': {path} not found")
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    return validate_scenarios(
+        document,
+        load_schema(WORKFLOW_ROOT / "workflow" / "schemas" / "scenarios.schema.yaml"),
+        str(path),
+    )
+
+
+# The resolved scenarios join the config, so they are part of the version and provenance.
+config["scenarios"]["resolved"] = _load_scenarios(config["scenarios"]["file"])
 
 MIRROR = config["mirror"]
 VERSION = results_version(config, code_fingerprint(WORKFLOW_ROOT))
@@ -43,6 +62,8 @@ wildcard_constraints:
     vintage=r"\d{4}",
     state=r"\d{2}",
     layer="tract|cousub",
+    scenario=r"[a-z][a-z0-9_]*",
+    sweep=r"[a-z][a-z0-9_]*",
 
 
 def state_years():
@@ -502,6 +523,178 @@ def subsidized_tables():
     return [f"{RESULTS}/tables/{name}" for name in tables]
 
 
+def scenario_names():
+    """The scenarios the run measures (config scenarios.run, or every one of the file)."""
+    resolved = config["scenarios"]["resolved"]["scenarios"]
+    selected = config["scenarios"]["run"]
+    unknown = [name for name in selected or [] if name not in resolved]
+    if unknown:
+        raise ValueError(
+            f"config key 'scenarios.run': {unknown} not in {config['scenarios']['file']}; "
+            f"defined: {', '.join(resolved)}"
+        )
+    return list(selected) if selected is not None else list(resolved)
+
+
+def sweep_names():
+    """The sensitivity sweeps of the scenarios the run measures."""
+    names = scenario_names()
+    return [
+        sweep["name"]
+        for sweep in config["scenarios"]["resolved"]["sweeps"]
+        if sweep["scenario"] in names
+    ]
+
+
+def scenario_state_years():
+    """Scenarios run where the subsidized stage does (they move its units)."""
+    return subsidized_state_years() if scenario_names() else []
+
+
+def scenario_steps(wildcards):
+    return config["scenarios"]["resolved"]["scenarios"][wildcards.scenario]["steps"]
+
+
+def sweep_definition(wildcards):
+    return next(
+        sweep
+        for sweep in config["scenarios"]["resolved"]["sweeps"]
+        if sweep["name"] == wildcards.sweep
+    )
+
+
+def sweep_steps(wildcards):
+    scenario = sweep_definition(wildcards)["scenario"]
+    return config["scenarios"]["resolved"]["scenarios"][scenario]["steps"]
+
+
+def scenario_settings(wildcards):
+    """What every scenario of a state-year shares: regions, seeds (the measurement stage's,
+    so the baseline draws are the indices' own), groups, levels and the R/ECAP rule."""
+    settings = config["scenarios"]
+    return {
+        "region": settings["region"],
+        "spatial_indices": settings["spatial_indices"],
+        "seed": [
+            config["uncertainty"]["seed"],
+            int(wildcards.year),
+            int(wildcards.state),
+        ],
+        "interval_level": config["uncertainty"]["level"],
+        "groups": config["groups"],
+        "reference_group": config["reference_group"],
+        "minimum_units": config["minimum_units"],
+        "recap": config["recap"],
+        "radii": config["spatial"]["radii_m"],
+    }
+
+
+def scenario_draws(wildcards):
+    return config["scenarios"]["draws"]
+
+
+def sweep_draws(wildcards):
+    return config["scenarios"]["sweep_draws"]
+
+
+def scenario_optional_inputs(wildcards):
+    """The state's town table and HUD figures, where the run has them."""
+    return {**town_share_input(wildcards), **hud_table_input(wildcards)}
+
+
+def scenario_parts(wildcards):
+    """Every state's and scenario's parts of each scenario table, by table."""
+    names = scenario_names()
+    pairs = scenario_state_years()
+    part = f"{RESULTS}/data/scenarios/{{kind}}_{{state}}_{{year}}_{{name}}.csv"
+    parts = {
+        kind: [
+            part.format(kind=kind, state=state, year=year, name=name)
+            for state, year in pairs
+            for name in names
+        ]
+        for kind in ("scenarios", "allocation", "tracts")
+    }
+    parts["sweeps"] = [
+        part.format(kind="sweep", state=state, year=year, name=name)
+        for state, year in pairs
+        for name in sweep_names()
+    ]
+    return parts
+
+
+def scenario_state_parts(kind):
+    """An input function: one state-year's parts of a kind (scenarios, allocation, tracts
+    or sweep), one per scenario or sweep."""
+
+    def parts(wildcards):
+        names = sweep_names() if kind == "sweep" else scenario_names()
+        return [
+            f"{RESULTS}/data/scenarios/{kind}_{wildcards.state}_{wildcards.year}_{name}.csv"
+            for name in names
+        ]
+
+    return parts
+
+
+def scenario_descriptions(wildcards):
+    resolved = config["scenarios"]["resolved"]["scenarios"]
+    return {name: resolved[name]["description"] for name in scenario_names()}
+
+
+def scenario_description(wildcards):
+    return config["scenarios"]["resolved"]["scenarios"][wildcards.scenario][
+        "description"
+    ]
+
+
+def fair_share_scenarios():
+    """The scenarios with a fair-share step: each gets a town map of its allocation."""
+    resolved = config["scenarios"]["resolved"]["scenarios"]
+    return [
+        name
+        for name in scenario_names()
+        if any(step["step"] == "fair_share" for step in resolved[name]["steps"])
+    ]
+
+
+def fair_share_source_line(wildcards):
+    """The allocation's sources: the town list it starts from, where the state has one."""
+    if wildcards.state in town_list_states():
+        year = max(
+            int(y) for y in config["subsidized"]["town_lists"][wildcards.state]["files"]
+        )
+        return (
+            f"Connecticut Department of Housing, Affordable Housing Appeals List {year}"
+        )
+    return inventory_source_line(wildcards)
+
+
+def scenario_figures():
+    """The scenario stage's figures, per state-year."""
+    figures = []
+    for state, year in scenario_state_years():
+        figures.append(f"{RESULTS}/figures/scenario_deltas_{state}_{year}.png")
+        figures.append(f"{RESULTS}/figures/scenario_recaps_{state}_{year}.png")
+        if sweep_names():
+            figures.append(f"{RESULTS}/figures/scenario_sensitivity_{state}_{year}.png")
+        figures += [
+            f"{RESULTS}/figures/fair_share_{state}_{year}_{name}.png"
+            for name in fair_share_scenarios()
+        ]
+    return figures
+
+
+def scenario_tables():
+    """The scenario stage's tables (none if the run has no scenario)."""
+    if not scenario_state_years():
+        return []
+    tables = ["scenarios.csv", "fair_share_allocation.csv", "scenario_tracts.csv"]
+    if sweep_names():
+        tables.append("scenario_sensitivity.csv")
+    return [f"{RESULTS}/tables/{name}" for name in tables]
+
+
 def final_outputs():
     outputs = [f"{RESULTS}/tables/indices.csv", f"{RESULTS}/provenance.json"]
     for state, year in state_years():
@@ -515,4 +708,5 @@ def final_outputs():
         outputs.append(f"{RESULTS}/figures/siting_model_{state}_{year}.png")
     for state in town_list_states():
         outputs.append(f"{RESULTS}/figures/town_assisted_share_{state}.png")
+    outputs += scenario_tables() + scenario_figures()
     return outputs

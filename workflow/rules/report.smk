@@ -69,7 +69,11 @@ rule record_provenance:
     input:
         raw=list(raw_inputs_used().values()),
         download_records=download_records_used(),
-        outputs=[f"{RESULTS}/tables/indices.csv", *subsidized_tables()],
+        outputs=[
+            f"{RESULTS}/tables/indices.csv",
+            *subsidized_tables(),
+            *scenario_tables(),
+        ],
     output:
         provenance=f"{RESULTS}/provenance.json",
     log:
@@ -134,3 +138,78 @@ rule plot_siting_model:
         analysis_version=analysis_version,
     script:
         "../scripts/plot_siting_model.py"
+
+
+rule plot_scenario_deltas:
+    input:
+        parts=scenario_state_parts("scenarios"),
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        figure=f"{RESULTS}/figures/scenario_deltas_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/plot_scenario_deltas_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        descriptions=scenario_descriptions,
+        settings=scenario_settings,
+        draws=scenario_draws,
+        source=siting_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/plot_scenario_deltas.py"
+
+
+rule map_fair_share:
+    input:
+        allocation=f"{RESULTS}/data/scenarios/allocation_{{state}}_{{year}}_{{scenario}}.csv",
+        town_boundaries=latest_town_boundaries,
+    output:
+        figure=f"{RESULTS}/figures/fair_share_{{state}}_{{year}}_{{scenario}}.png",
+    log:
+        f"{RESULTS}/logs/map_fair_share_{{state}}_{{year}}_{{scenario}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        description=scenario_description,
+        source=fair_share_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/map_fair_share.py"
+
+
+rule map_recap_changes:
+    input:
+        changes=scenario_state_parts("tracts"),
+        scenarios=scenario_state_parts("scenarios"),
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        figure=f"{RESULTS}/figures/scenario_recaps_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/map_recap_changes_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        descriptions=scenario_descriptions,
+        source=siting_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/map_recap_changes.py"
+
+
+rule plot_scenario_sensitivity:
+    input:
+        parts=scenario_state_parts("sweep"),
+        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+    output:
+        figure=f"{RESULTS}/figures/scenario_sensitivity_{{state}}_{{year}}.png",
+    log:
+        f"{RESULTS}/logs/plot_scenario_sensitivity_{{state}}_{{year}}.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        settings=scenario_settings,
+        source=siting_source_line,
+        analysis_version=analysis_version,
+    script:
+        "../scripts/plot_scenario_sensitivity.py"

@@ -73,7 +73,8 @@ def _state_code(value: object) -> object:
 
 def _normalise_command_line(config: dict) -> None:
     """Accept what `--config` gives: scalars for lists (`years=2019`), years as strings
-    (Snakemake reads `years=[2019,2023]` as ["2019", "2023"]) and states as numbers."""
+    (Snakemake reads `years=[2019,2023]` as ["2019", "2023"]), states as numbers and the
+    scenario draws as text."""
     for key in ("states", "years", "groups"):
         if key in config and isinstance(config[key], str | int):
             config[key] = [config[key]]
@@ -83,6 +84,13 @@ def _normalise_command_line(config: dict) -> None:
         ]
     if isinstance(config.get("states"), list):
         config["states"] = [_state_code(s) for s in config["states"]]
+    # `scenarios={draws: 200}` arrives with its numbers as text.
+    scenarios = config.get("scenarios")
+    if isinstance(scenarios, dict):
+        for key in ("draws", "sweep_draws"):
+            value = scenarios.get(key)
+            if isinstance(value, str) and value.strip().isdigit():
+                scenarios[key] = int(value)
 
 
 def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
@@ -114,6 +122,50 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
             )
     resolved["years"] = sorted(resolved["years"])
     resolved["states"] = sorted(resolved["states"])
+    return resolved
+
+
+def _validated(document: Mapping[str, Any], schema: dict, what: str) -> dict:
+    resolved = copy.deepcopy(dict(document))
+    validator = _with_defaults(jsonschema.validators.validator_for(schema))(schema)
+    errors = sorted(validator.iter_errors(resolved), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        hint = _allowed(error)
+        message = f"{what} key '{_key_path(error)}': {error.message}"
+        raise ConfigError(f"{message}; {hint}" if hint else message)
+    return resolved
+
+
+def validate_scenarios(document: Mapping[str, Any] | None, schema: dict, source: str) -> dict:
+    """A validated copy of a scenarios file, every step's defaults filled in.
+
+    Sweeps must name a defined scenario, one of its steps and a parameter that step has.
+    Errors name ``source`` and the key."""
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"{source}: expected a mapping with a 'scenarios' key")
+    resolved = _validated(document, schema, source)
+    for position, sweep in enumerate(resolved["sweeps"]):
+        where = f"{source} key 'sweeps.{position}'"
+        steps = resolved["scenarios"].get(sweep["scenario"], {}).get("steps")
+        if steps is None:
+            raise ConfigError(f"{where}: scenario {sweep['scenario']!r} is not defined; "
+                              f"defined: {', '.join(resolved['scenarios'])}")  # fmt: skip
+        if sweep["step"] > len(steps):
+            raise ConfigError(f"{where}: scenario {sweep['scenario']!r} has {len(steps)} step(s), "
+                              f"not {sweep['step']}")  # fmt: skip
+        step = steps[sweep["step"] - 1]
+        if sweep["parameter"] == "step" or not isinstance(
+            step.get(sweep["parameter"]), int | float
+        ):
+            numeric = sorted(
+                k for k, v in step.items() if isinstance(v, int | float) and k != "step"
+            )
+            raise ConfigError(f"{where}: {step['step']} has no numeric parameter "
+                              f"{sweep['parameter']!r}; it has {', '.join(numeric)}")  # fmt: skip
+    names = [sweep["name"] for sweep in resolved["sweeps"]]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source} key 'sweeps': sweep names repeat: {names}")
     return resolved
 
 

@@ -4,7 +4,7 @@ tidy ``indices.csv`` table."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -261,23 +261,16 @@ def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
 
 
 def _evaluate(
-    compute: Callable[..., IndexValues], point_args: tuple, drawn_args: tuple | None, level: float
-) -> list[dict[str, object]]:
+    compute: Callable[..., IndexValues], point_args: tuple, drawn_args: tuple | None
+) -> list[tuple[dict[str, object], np.ndarray | None]]:
+    """(row with index, reference_group and value; the value's draws, or None) per index."""
     point = compute(*point_args)
     drawn = compute(*drawn_args) if drawn_args is not None else {}
-    rows = []
-    for (index, reference), value in point.items():
-        floor = None if index in SIGNED_INDICES else 0.0
-        se, low, high = (
-            interval(drawn[(index, reference)], level, float(value), floor=floor)
-            if drawn
-            else (np.nan,) * 3
-        )
-        rows.append(
-            {"index": index, "reference_group": reference, "value": float(value),
-             "se": se, "ci_low": low, "ci_high": high}
-        )  # fmt: skip
-    return rows
+    return [
+        ({"index": index, "reference_group": reference, "value": float(value)},
+         drawn.get((index, reference)))
+        for (index, reference), value in point.items()
+    ]  # fmt: skip
 
 
 def _random_allocation_rows(
@@ -297,12 +290,11 @@ def _random_allocation_rows(
     test = random_allocation_test(
         group, pair, permutations=settings["permutations"], rng=rng, threads=threads
     )
-    missing = {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     return [
         {"index": "dissimilarity_bias_corrected", "reference_group": reference_name,
-         "value": float(corrected), **missing},
+         "value": float(corrected)},
         {"index": "dissimilarity_random_allocation_p", "reference_group": reference_name,
-         "value": float(test.p_value), **missing},
+         "value": float(test.p_value)},
     ]  # fmt: skip
 
 
@@ -336,29 +328,80 @@ def compute_indices(
     simulations themselves), simulated on ``threads`` threads (the values do not depend on
     the number).
     """
-    groups = list(groups)
+    tracts = tracts.reset_index(drop=True)
+    names = count_names(groups, reference_group)
+    check_counts(tracts, names)
+    point = point_counts(tracts, names)
+    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed) if draws else None
+    rows = []
+    for row, values in index_rows(
+        tracts, point, drawn, groups=groups, reference_group=reference_group,
+        unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
+        unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
+    ):  # fmt: skip
+        floor = None if row["index"] in SIGNED_INDICES else 0.0
+        se, low, high = (
+            interval(values, interval_level, float(row["value"]), floor=floor)
+            if values is not None
+            else (np.nan,) * 3
+        )
+        rows.append({**row, "se": se, "ci_low": low, "ci_high": high})
+    table = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    table["n_units"] = table["n_units"].astype(np.int64)
+    table["population"] = table["population"].round().astype(np.int64)
+    return sort_indices(table)
+
+
+def count_names(groups: Iterable[str], reference_group: str) -> list[str]:
+    """The counts the indices of these comparisons read (parts and composites)."""
+    tests = comparisons(list(groups), reference_group)
+    return sorted(
+        {c for t in tests for c in (t.group, t.reference, t.universe)} | set(MULTIGROUP_PARTS)
+    )
+
+
+def check_counts(tracts: pd.DataFrame, names: Iterable[str]) -> None:
+    """Raise naming the column (and a tract) if a count the indices need is absent or missing."""
     years = tracts["year"].unique()
     if len(years) != 1:
         raise ValueError(f"tract table: expected one year, found {sorted(years)}")
-    tracts = tracts.reset_index(drop=True)
-    tests = comparisons(groups, reference_group)
-    names = sorted(
-        {c for t in tests for c in (t.group, t.reference, t.universe)} | set(MULTIGROUP_PARTS)
-    )
     for name in names:
-        sources = COMPOSITES.get(name, (name,))
-        for column in sources:
+        for column in COMPOSITES.get(name, (name,)):
             if column not in tracts:
                 raise ValueError(f"tract table: missing column {column!r}")
             if tracts[column].isna().any():
                 example = tracts.loc[tracts[column].isna(), "geoid"].iloc[0]
                 raise ValueError(f"tract table: {column} is missing for tract {example}")
-    point = point_counts(tracts, names)
-    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed) if draws else None
+
+
+def index_rows(
+    tracts: pd.DataFrame,
+    point: Mapping[str, np.ndarray],
+    drawn: Mapping[str, np.ndarray] | None,
+    *,
+    groups: Iterable[str],
+    reference_group: str,
+    unit_level: str = "tract",
+    minimum_units: Mapping[str, int] | None = None,
+    centroids: np.ndarray | None = None,
+    unit_areas: np.ndarray | None = None,
+    radii: Iterable[float] = (),
+    inference: Mapping[str, int] | None = None,
+    seed: int | list[int] = 0,
+    threads: int = 1,
+) -> Iterator[tuple[dict[str, object], np.ndarray | None]]:
+    """Each index of each area from given counts: (row of :data:`INDEX_COLUMNS` up to
+    ``population``; the value's draws over ``drawn``, or None).
+
+    ``point`` holds each count of :func:`count_names` per tract (shape (n,)), ``drawn`` the
+    same with a leading axis of draws; ``tracts`` (index 0..n-1) gives the areas. Areas and
+    the tracts that count in them are chosen from ``point``, so draws and scenarios built
+    on the same point counts line up row for row."""
+    tests = comparisons(list(groups), reference_group)
+    year = int(tracts["year"].iloc[0])
     towns = pd.factorize(tracts["town_geoid"])[0]
     seeds = [seed] if isinstance(seed, int) else list(seed)
     radii = sorted(float(radius) for radius in radii)
-    rows = []
     for area_number, area in enumerate(areas(tracts, minimum_units or {})):
         label = f"{area.level} {area.geography_id} ({area.geography_name})"
         geometry = (
@@ -367,7 +410,7 @@ def compute_indices(
             else None
         )
         common = {
-            "year": int(years[0]),
+            "year": year,
             "geography_level": area.level,
             "geography_id": area.geography_id,
             "geography_name": area.geography_name,
@@ -382,7 +425,7 @@ def compute_indices(
             columns = (test.group, test.reference, test.universe)
             point_args = (*(point[n][units] for n in columns), test.reference)
             drawn_args = (*(drawn[n][:, units] for n in columns), test.reference) if drawn else None
-            evaluated = _evaluate(single_group_indices, point_args, drawn_args, interval_level)
+            evaluated = _evaluate(single_group_indices, point_args, drawn_args)
             if geometry is not None:
                 # Over all the area's tracts, as PySAL computes them on the area's frame.
                 everyone = area.units
@@ -392,18 +435,20 @@ def compute_indices(
                     if drawn
                     else None
                 )
-                evaluated += _evaluate(
-                    spatial_indices, spatial_point, spatial_drawn, interval_level
-                )
+                evaluated += _evaluate(spatial_indices, spatial_point, spatial_drawn)
             if inference:
                 rng = np.random.default_rng([*seeds, area_number, tests.index(test)])
-                evaluated += _random_allocation_rows(
-                    point[test.group][units], point[test.reference][units], test.reference,
-                    inference, rng, threads,
-                )  # fmt: skip
-            for row in evaluated:
-                rows.append({**common, **row, "group": test.group, "n_units": len(units),
-                             "population": float(point[test.universe][units].sum())})  # fmt: skip
+                evaluated += [
+                    (row, None)
+                    for row in _random_allocation_rows(
+                        point[test.group][units], point[test.reference][units],
+                        test.reference, inference, rng, threads,
+                    )
+                ]  # fmt: skip
+            population = float(point[test.universe][units].sum())
+            for row, values in evaluated:
+                yield ({**common, **row, "group": test.group, "n_units": len(units),
+                        "population": population}, values)  # fmt: skip
         units = area.units[point["total"][area.units] > 0]
         area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
         point_parts = np.stack([point[p][units] for p in MULTIGROUP_PARTS], axis=-1)
@@ -412,14 +457,9 @@ def compute_indices(
             if drawn
             else None
         )
-        for row in _evaluate(multigroup_indices, (point_parts, area_towns), drawn_parts,
-                             interval_level):  # fmt: skip
-            rows.append({**common, **row, "group": MULTIGROUP, "n_units": len(units),
-                         "population": float(point["total"][units].sum())})  # fmt: skip
-    table = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    table["n_units"] = table["n_units"].astype(np.int64)
-    table["population"] = table["population"].round().astype(np.int64)
-    return sort_indices(table)
+        for row, values in _evaluate(multigroup_indices, (point_parts, area_towns), drawn_parts):
+            yield ({**common, **row, "group": MULTIGROUP, "n_units": len(units),
+                    "population": float(point["total"][units].sum())}, values)  # fmt: skip
 
 
 def sort_indices(table: pd.DataFrame) -> pd.DataFrame:

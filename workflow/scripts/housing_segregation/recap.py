@@ -247,6 +247,71 @@ def flag_recaps(
     return result
 
 
+def recap_thresholds(
+    poverty_universe: np.ndarray,
+    below_poverty: np.ndarray,
+    cbsa_codes: np.ndarray,
+    *,
+    nonwhite_share_in_cbsa: float = 0.50,
+    nonwhite_share_outside_cbsa: float = 0.20,
+    poverty_rate_floor: float = 0.40,
+    cbsa_multiple: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The thresholds of :func:`flag_recaps` over batches of counts (shape (..., n tracts);
+    CBSAs as integer codes per tract (n,), -1 outside every CBSA): (poverty threshold,
+    non-white threshold), each with the counts' shape. The CBSA mean is the unweighted mean
+    of the rates of its tracts with a poverty universe, per batch row."""
+    universe = np.asarray(poverty_universe, dtype=np.float64)
+    below = np.asarray(below_poverty, dtype=np.float64)
+    codes = np.asarray(cbsa_codes)
+    rate = _batch_ratio(below, universe)
+    in_cbsa = codes >= 0
+    count = int(codes.max()) + 1 if in_cbsa.any() else 0
+    batch = rate.reshape(-1, rate.shape[-1])
+    known = np.isfinite(batch) & in_cbsa
+    sums = np.zeros((batch.shape[0], count))
+    tracts = np.zeros((batch.shape[0], count))
+    np.add.at(sums, (slice(None), codes[in_cbsa]), np.where(known, batch, 0.0)[:, in_cbsa])
+    np.add.at(tracts, (slice(None), codes[in_cbsa]), known[:, in_cbsa].astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(tracts > 0, sums / np.where(tracts > 0, tracts, 1), np.nan)
+    cbsa_mean = np.full(batch.shape, np.nan)
+    cbsa_mean[:, in_cbsa] = means[:, codes[in_cbsa]]
+    poverty = np.fmin(poverty_rate_floor, cbsa_multiple * cbsa_mean).reshape(rate.shape)
+    nonwhite = np.broadcast_to(
+        np.where(in_cbsa, nonwhite_share_in_cbsa, nonwhite_share_outside_cbsa), rate.shape
+    )
+    return poverty, nonwhite
+
+
+def recap_flags(
+    total: np.ndarray,
+    nonwhite: np.ndarray,
+    poverty_universe: np.ndarray,
+    below_poverty: np.ndarray,
+    thresholds: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """:func:`flag_recaps` over batches of counts (shape (..., n tracts)) against given
+    thresholds ((poverty, non-white), from :func:`recap_thresholds`: of the same counts for
+    HUD's rule, or of a baseline to hold the thresholds fixed). Same comparisons and slack."""
+    share = _batch_ratio(
+        np.asarray(nonwhite, dtype=np.float64), np.asarray(total, dtype=np.float64)
+    )
+    rate = _batch_ratio(
+        np.asarray(below_poverty, dtype=np.float64), np.asarray(poverty_universe, dtype=np.float64)
+    )
+    poverty, nonwhite_threshold = thresholds
+    with np.errstate(invalid="ignore"):
+        return (share >= nonwhite_threshold - ROUNDING_SLACK) & (rate >= poverty - ROUNDING_SLACK)
+
+
+def _batch_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Location quotients
 # --------------------------------------------------------------------------------------------

@@ -262,7 +262,14 @@ def fit_models(
 
 
 #: Columns holding Census GEOIDs in the stage's CSV tables: read back as strings.
-_ID_COLUMNS = ("geoid", "geography_id", "town_geoid", "region", "fixed_effect_reference")
+_ID_COLUMNS = (
+    "geoid",
+    "geography_id",
+    "town_geoid",
+    "region",
+    "region_geoid",
+    "fixed_effect_reference",
+)
 
 #: Output table file name -> the part it is stacked from.
 _TABLE_PARTS = {
@@ -285,16 +292,21 @@ def _read_part(path: str | Path) -> pd.DataFrame:
                        na_values=[""])  # fmt: skip
 
 
-def collect_tables(parts: Mapping[str, list[str]], outputs: list[str]) -> None:
-    """Stack each state's parts into the version's tables, named as in :data:`_TABLE_PARTS`.
+def collect_tables(
+    parts: Mapping[str, list[str]],
+    outputs: list[str],
+    part_of: Mapping[str, str] = _TABLE_PARTS,
+) -> None:
+    """Stack each state's parts into the version's tables: output file name -> the part it is
+    stacked from (``part_of``; the subsidized stage's :data:`_TABLE_PARTS` by default).
 
     Summaries are joined as text; the tables keep their columns, and their IDs stay strings.
     """
     for output in outputs:
         name = Path(output).name
-        if name not in _TABLE_PARTS:
+        if name not in part_of:
             raise ValueError(f"collect_tables: no part makes {name}")
-        files = parts[_TABLE_PARTS[name]]
+        files = parts[part_of[name]]
         if name.endswith(".txt"):
             texts = [Path(f).read_text(encoding="utf-8").rstrip("\n") for f in files]
             Path(output).write_text("\n\n".join(texts) + "\n", encoding="utf-8")

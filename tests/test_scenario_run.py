@@ -1,0 +1,133 @@
+"""Tests for housing_segregation.scenario_run: outcomes, Δ and its intervals, and a whole
+scenario on Connecticut's real 2023 tracts (their published counts and MOEs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from housing_segregation import recap, scenario_run
+from housing_segregation.measure import compute_indices
+
+RECAP_SETTINGS = {
+    "nonwhite_share_in_cbsa": 0.5,
+    "nonwhite_share_outside_cbsa": 0.2,
+    "poverty_rate_floor": 0.4,
+    "cbsa_multiple": 3.0,
+}
+GROUPS = ["black_nh", "hispanic"]
+
+
+def test_batched_recap_flags_equal_hud_rule_on_real_tracts(ct_tracts_2023):
+    # Oracle: recap.flag_recaps on Connecticut's 2023 tracts, and on the same tracts with the
+    # poor residents of every other tract left out (halving all would move each CBSA's
+    # threshold in step); the batch path must agree row by row, each row on its own.
+    tracts = ct_tracts_2023.reset_index(drop=True)
+    thinned = tracts.assign(below_poverty=tracts["below_poverty"].where(tracts.index % 2 == 0, 0))
+    expected = [recap.flag_recaps(frame, **RECAP_SETTINGS)["recap"].to_numpy()
+                for frame in (tracts, thinned)]  # fmt: skip
+    cbsa = tracts["cbsa_geoid"].astype("string").str.strip()
+    codes = pd.factorize(cbsa.mask(cbsa == ""))[0]
+    below = np.stack([tracts["below_poverty"], thinned["below_poverty"]]).astype(float)
+    universe = np.stack([tracts["poverty_universe"]] * 2).astype(float)
+    thresholds = recap.recap_thresholds(universe, below, codes, **RECAP_SETTINGS)
+    flags = recap.recap_flags(
+        np.stack([tracts["total"]] * 2), np.stack([tracts["nonwhite"]] * 2), universe, below,
+        thresholds,
+    )  # fmt: skip
+    assert expected[0].sum() == 43 and expected[1].sum() != 43
+    assert np.array_equal(flags[0], expected[0])
+    assert np.array_equal(flags[1], expected[1])
+
+
+def test_delta_intervals_come_from_paired_draws():
+    # Synthetic: baseline draws 10 + noise, scenario = baseline − 1 in every draw: Δ is −1
+    # with no spread at all, though each side varies.
+    noise = np.random.default_rng(0).normal(0, 1, 500)
+    key = ("dissimilarity:black_nh:white_nh", "state", "09")
+    baseline = scenario_run.Measured({key: (10.0, 10 + noise)})
+    scenario = scenario_run.Measured({key: (9.0, 9 + noise)})
+    row = scenario_run.compare("less", baseline, scenario, 0.9).iloc[0]
+    assert list(scenario_run.compare("less", baseline, scenario, 0.9).columns) == [
+        "scenario", "metric", "geography_level", "geography_id", "baseline", "value", "delta",
+        "delta_ci_low", "delta_ci_high",
+    ]  # fmt: skip
+    assert row["delta"] == pytest.approx(-1.0)
+    assert row["delta_ci_low"] == pytest.approx(-1.0) and row["delta_ci_high"] == pytest.approx(
+        -1.0
+    )
+
+
+def test_measured_outcomes_survive_a_round_trip(tmp_path):
+    measured = scenario_run.Measured(
+        {("recap_tracts", "state", "09"): (43.0, np.arange(5.0)), ("x:y", "town", "1"): (1.5, None)}
+    )
+    scenario_run.save_measured(measured, tmp_path / "m.npz")
+    loaded = scenario_run.load_measured(tmp_path / "m.npz")
+    assert loaded.values.keys() == measured.values.keys()
+    assert np.array_equal(loaded.values[("recap_tracts", "state", "09")][1], np.arange(5.0))
+    assert loaded.values[("x:y", "town", "1")] == (1.5, None)
+
+
+@pytest.fixture(scope="module")
+def ct_run(ct_tracts_2023):
+    """Connecticut 2023 with 30 draws: real counts and MOEs; R/ECAPs from the HUD rule; no
+    assisted units or town list, so towns fall back to the ACS homes."""
+    tracts = ct_tracts_2023.reset_index(drop=True)
+    recaps = recap.flag_recaps(tracts, **RECAP_SETTINGS)
+    by_tract = tracts[["geoid"]].assign(assisted_units_total=0.0)
+    context = scenario_run.scenario_context(
+        tracts, recaps, by_tract, region_column="planning_region_geoid"
+    )
+    return scenario_run.prepare_run(
+        context, tracts, draws=30, seed=[20231127, 2023, 9], interval_level=0.9,
+        groups=GROUPS, reference_group="white_nh", minimum_units={"town": 3},
+        recap_settings=RECAP_SETTINGS,
+    )  # fmt: skip
+
+
+def test_baseline_is_the_measurement_stage(ct_run, ct_tracts_2023):
+    # The baseline's point values are indices.csv's, row for row.
+    baseline = ct_run.baseline()
+    indices = compute_indices(
+        ct_tracts_2023, groups=GROUPS, reference_group="white_nh", minimum_units={"town": 3}
+    )
+    for row in indices.itertuples():
+        parts = [row.index] + ([row.group] if row.group != "multigroup" else [])
+        parts += [row.reference_group] if row.reference_group else []
+        key = (":".join(parts), row.geography_level, row.geography_id)
+        assert baseline.values[key][0] == pytest.approx(row.value, abs=1e-12), key
+    assert baseline.values[("recap_tracts", "state", "09")][0] == 43
+
+
+def test_a_scenario_run_reports_every_outcome_and_reproduces(ct_run):
+    baseline = ct_run.baseline()
+    steps = [{"step": "income_mixing", "households": 2000}]
+    first = ct_run.scenario("mixing", steps, baseline)
+    again = ct_run.scenario("mixing", steps, baseline)
+    pd.testing.assert_frame_equal(first.table, again.table)
+    table = first.table.set_index(["metric", "geography_level", "geography_id"])
+    # Non-poor households in the poorest tracts lower poverty segregation.
+    poverty = table.loc[("dissimilarity:below_poverty:above_poverty", "state", "09")]
+    assert poverty["delta"] < 0
+    assert poverty["delta_ci_low"] <= poverty["delta"] <= poverty["delta_ci_high"]
+    assert poverty["delta_ci_high"] < 0
+    # Every outcome family is there, at the levels above towns and for towns.
+    metrics = set(first.table["metric"])
+    for name in ("recap_tracts", "recap_population", "tracts_displacement_risk",
+                 "low_poverty_exposure:black_nh", "towns_at_or_above_10_percent",
+                 "assisted_percent", "multigroup_dissimilarity"):  # fmt: skip
+        assert name in metrics, name
+    assert set(first.table["geography_level"]) == {
+        "state", "county", "planning_region", "cbsa", "town"
+    }  # fmt: skip
+    # The tract table: persons added only where poverty is 40% or more.
+    tracts = first.tracts
+    added = tracts["persons"] - tracts["persons_baseline"]
+    households = added / ct_run.context.persons_per_household
+    assert households.sum() == pytest.approx(2000)
+    assert np.allclose(households, households.round())  # whole households
+    poor = ct_run.context.tracts["poverty_rate"].fillna(0).to_numpy() >= 0.4
+    assert (added[~poor].abs() < 1e-9).all()
+    assert tracts["recap_share_of_draws"].between(0, 1).all()

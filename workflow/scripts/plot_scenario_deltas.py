@@ -1,0 +1,26 @@
+"""Snakemake script: a state-year's scenario tables -> Δ dissimilarity by scenario and group."""
+
+import pandas as pd
+
+from housing_segregation.logs import log_to
+from housing_segregation.scenario_figures import delta_chart
+from housing_segregation.style import save_figure
+
+log_to(snakemake.log[0])
+table = pd.concat(
+    [pd.read_csv(path, dtype={"geography_id": str}) for path in snakemake.input.parts],
+    ignore_index=True,
+)
+settings = snakemake.params.settings
+figure = delta_chart(
+    table,
+    descriptions=snakemake.params.descriptions,
+    groups=settings["groups"],
+    reference_group=settings["reference_group"],
+    year=int(snakemake.wildcards.year),
+    state_name=pd.read_parquet(snakemake.input.tracts, columns=["state_name"]).iloc[0, 0],
+    draws=snakemake.params.draws,
+    source=snakemake.params.source,
+    analysis_version=snakemake.params.analysis_version,
+)
+save_figure(figure, snakemake.output.figure)
