@@ -48,11 +48,14 @@ def test_delta_intervals_come_from_paired_draws():
     key = ("dissimilarity:black_nh:white_nh", "state", "09")
     baseline = scenario_run.Measured({key: (10.0, 10 + noise)})
     scenario = scenario_run.Measured({key: (9.0, 9 + noise)})
-    row = scenario_run.compare("less", baseline, scenario, 0.9).iloc[0]
-    assert list(scenario_run.compare("less", baseline, scenario, 0.9).columns) == [
+    compared = scenario_run.compare("less", baseline, scenario, 0.9)
+    row = compared.iloc[0]
+    # The contract's columns, then the p-value that scenario_tests.csv takes.
+    assert list(compared.columns) == [
         "scenario", "metric", "geography_level", "geography_id", "baseline", "value", "delta",
-        "delta_ci_low", "delta_ci_high",
+        "delta_ci_low", "delta_ci_high", "delta_p_value",
     ]  # fmt: skip
+    assert row["delta_p_value"] == pytest.approx(2 / 501)
     assert row["delta"] == pytest.approx(-1.0)
     assert row["delta_ci_low"] == pytest.approx(-1.0) and row["delta_ci_high"] == pytest.approx(
         -1.0
@@ -131,3 +134,31 @@ def test_a_scenario_run_reports_every_outcome_and_reproduces(ct_run):
     poor = ct_run.context.tracts["poverty_rate"].fillna(0).to_numpy() >= 0.4
     assert (added[~poor].abs() < 1e-9).all()
     assert tracts["recap_share_of_draws"].between(0, 1).all()
+
+
+def test_delta_p_values_hand_computed():
+    # Draws 1..5 (mean 3) re-centred on Δ = 3: 1..5, none at or below 0 -> 2 (0 + 1) / 6.
+    assert scenario_run.delta_p_value(3.0, np.arange(1.0, 6.0)) == pytest.approx(1 / 3)
+    # On Δ = 1: −1, 0, 1, 2, 3 -> two at or below 0, four at or above: 2 (2 + 1) / 6 = 1.
+    assert scenario_run.delta_p_value(1.0, np.arange(1.0, 6.0)) == 1.0
+    # No spread: Δ = −1 is as far from 0 as the draws allow; Δ = 0 is no change.
+    assert scenario_run.delta_p_value(-1.0, np.full(99, -1.0)) == pytest.approx(2 / 100)
+    assert scenario_run.delta_p_value(0.0, np.zeros(99)) == 1.0
+    assert np.isnan(scenario_run.delta_p_value(0.5, np.array([np.nan, 1.0])))
+
+
+def test_delta_tests_adjust_for_the_false_discovery_rate():
+    # Benjamini-Hochberg by hand: sorted p .01, .03, .04, .5 -> p m / rank .04, .06, .0533,
+    # .5 -> running minimum from the top .04, .0533, .0533, .5.
+    compared = pd.DataFrame(
+        {"scenario": "s", "metric": list("abcde"), "geography_level": "state",
+         "geography_id": "09", "delta": [1.0, 2.0, 3.0, 4.0, 0.0],
+         "delta_p_value": [0.01, 0.04, 0.03, 0.5, np.nan]}
+    )  # fmt: skip
+    tests = scenario_run.delta_tests(compared, 0.9)
+    assert list(tests.columns) == scenario_run.TEST_COLUMNS
+    assert tests["delta_p_value_adjusted"].tolist()[:4] == pytest.approx(
+        [0.04, 0.16 / 3, 0.16 / 3, 0.5]
+    )
+    assert tests["differs_from_zero"].tolist()[:4] == [True, True, True, False]
+    assert pd.isna(tests["differs_from_zero"].iloc[4])

@@ -255,3 +255,43 @@ def test_regional_targets_are_whole_and_add_up():
     assert scenarios.regional_targets(towns, 100, "deficit") == {"R1": 20.0, "R2": 0.0, "R3": 80.0}
     with pytest.raises(ValueError, match="split"):
         scenarios.regional_targets(towns, 100, "land")
+
+
+def test_model_siting_uses_the_counterfactual_and_needs_it():
+    context = synthetic_context()
+    with pytest.raises(ValueError, match="no siting-model counterfactual"):
+        scenarios.tract_weights(context, {"method": "model"})
+    context.tracts["siting_model_weight"] = [1.0, np.nan, 3.0]
+    weights = scenarios.tract_weights(context, {"method": "model"})
+    assert weights.tolist() == [1.0, 0.0, 3.0]
+
+
+def test_units_can_be_filled_from_the_residents_of_assisted_housing():
+    # Only A holds assisted units: the pool is A's low-income mix (white ½, black ½; bins
+    # <0.50 and 0.50-0.99 ½ each). T1's 10 gap units go to B.
+    steps = [{"step": "gap_to_threshold", "occupancy": {"pool": "subsidized_residents"}}]
+    after = scenarios.apply_scenario(point_state(), synthetic_context(), steps, seed=None)
+    persons = 10 * PERSONS
+    assert after.counts["black_nh"][0] == pytest.approx([100, persons / 2, 100])
+    assert after.counts["poverty_ratio_under_0_50"][0] == pytest.approx([50, persons / 2, 0])
+    assert after.counts["poverty_ratio_1_00_to_1_24"][0] == pytest.approx([0, 0, 100])
+
+
+def test_rebalance_a_number_of_units_or_out_of_concentrated_towns():
+    # Four units leave A: 4 x 30/1030 and 4 x 1000/1030 -> 0.12 and 3.88, rounded 0 and 4.
+    after = scenarios.apply_scenario(point_state(), synthetic_context(),
+                                     [{"step": "rebalance", "units": 4}], seed=None)  # fmt: skip
+    assert after.assisted.tolist() == [16.0, 0.0, 4.0]
+    # Towns above 12% assisted are the sources: T1 at 150 of 1,000 (15%). A quarter of its
+    # tracts' units (A's 20) leaves, for tracts of other towns only (C).
+    context = synthetic_context()
+    context.towns.loc[0, "assisted_units"] = 150.0
+    steps = [{"step": "rebalance", "sources": "concentrated_towns", "concentration": 0.12}]
+    moved = scenarios.apply_scenario(point_state(), context, steps, seed=None)
+    assert moved.assisted.tolist() == [15.0, 0.0, 5.0]
+
+
+def test_rebalancing_more_units_than_the_sources_hold_is_refused():
+    with pytest.raises(ValueError, match="25 units asked to move, the sources hold 20"):
+        scenarios.apply_scenario(point_state(), synthetic_context(),
+                                 [{"step": "rebalance", "units": 25}], seed=None)  # fmt: skip

@@ -613,7 +613,7 @@ def scenario_parts(wildcards):
             for state, year in pairs
             for name in names
         ]
-        for kind in ("scenarios", "allocation", "tracts")
+        for kind in ("scenarios", "tests", "allocation", "tracts")
     }
     parts["sweeps"] = [
         part.format(kind="sweep", state=state, year=year, name=name)
@@ -689,7 +689,12 @@ def scenario_tables():
     """The scenario stage's tables (none if the run has no scenario)."""
     if not scenario_state_years():
         return []
-    tables = ["scenarios.csv", "fair_share_allocation.csv", "scenario_tracts.csv"]
+    tables = [
+        "scenarios.csv",
+        "scenario_tests.csv",
+        "fair_share_allocation.csv",
+        "scenario_tracts.csv",
+    ]
     if sweep_names():
         tables.append("scenario_sensitivity.csv")
     return [f"{RESULTS}/tables/{name}" for name in tables]

@@ -34,6 +34,7 @@ rule scenario:
         baseline=f"{RESULTS}/data/scenarios/baseline_{{state}}_{{year}}.npz",
     output:
         scenarios=f"{RESULTS}/data/scenarios/scenarios_{{state}}_{{year}}_{{scenario}}.csv",
+        tests=f"{RESULTS}/data/scenarios/tests_{{state}}_{{year}}_{{scenario}}.csv",
         allocation=f"{RESULTS}/data/scenarios/allocation_{{state}}_{{year}}_{{scenario}}.csv",
         tracts=f"{RESULTS}/data/scenarios/tracts_{{state}}_{{year}}_{{scenario}}.csv",
     log:

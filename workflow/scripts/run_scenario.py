@@ -18,5 +18,6 @@ result = run.scenario(
     snakemake.wildcards.scenario, snakemake.params.steps, load_measured(snakemake.input.baseline)
 )
 write_table(result.table, snakemake.output.scenarios)
+write_table(result.tests, snakemake.output.tests)
 write_table(result.allocation, snakemake.output.allocation)
 write_table(result.tracts, snakemake.output.tracts)

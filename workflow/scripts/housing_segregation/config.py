@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -74,7 +75,7 @@ def _state_code(value: object) -> object:
 def _normalise_command_line(config: dict) -> None:
     """Accept what `--config` gives: scalars for lists (`years=2019`), years as strings
     (Snakemake reads `years=[2019,2023]` as ["2019", "2023"]), states as numbers and the
-    scenario draws as text."""
+    numbers of nested settings as text (:data:`COMMAND_LINE_NUMBERS`)."""
     for key in ("states", "years", "groups"):
         if key in config and isinstance(config[key], str | int):
             config[key] = [config[key]]
@@ -84,13 +85,25 @@ def _normalise_command_line(config: dict) -> None:
         ]
     if isinstance(config.get("states"), list):
         config["states"] = [_state_code(s) for s in config["states"]]
-    # `scenarios={draws: 200}` arrives with its numbers as text.
-    scenarios = config.get("scenarios")
-    if isinstance(scenarios, dict):
-        for key in ("draws", "sweep_draws"):
-            value = scenarios.get(key)
-            if isinstance(value, str) and value.strip().isdigit():
-                scenarios[key] = int(value)
+    # Nested settings such as `scenarios={draws: 200}` arrive with their numbers as text.
+    for (section, key), kind in COMMAND_LINE_NUMBERS.items():
+        settings = config.get(section)
+        if isinstance(settings, dict) and isinstance(settings.get(key), str):
+            # Text that is no number stays text: the schema then names the key.
+            with contextlib.suppress(ValueError):
+                settings[key] = kind(settings[key])
+
+
+#: Numeric settings inside sections that `--config section={key: value}` may set.
+COMMAND_LINE_NUMBERS = {
+    ("uncertainty", "draws"): int,
+    ("uncertainty", "level"): float,
+    ("uncertainty", "seed"): int,
+    ("inference", "bias_correction_draws"): int,
+    ("inference", "permutations"): int,
+    ("scenarios", "draws"): int,
+    ("scenarios", "sweep_draws"): int,
+}
 
 
 def validate_config(config: Mapping[str, Any], schema: dict) -> dict:

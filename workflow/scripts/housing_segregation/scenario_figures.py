@@ -3,6 +3,7 @@ sensitivity curves. Every figure uses :mod:`style` and states its source."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
@@ -155,7 +156,7 @@ def allocation_map(
             fig,
             f"{units.sum():,} new units by fair share reach {receiving} of {len(towns)} towns;\n"
             f"the most go to {top['town_name']} ({int(top['units']):,})",
-            f"Scenario '{scenario}': {description}",
+            textwrap.fill(f"Scenario '{scenario}': {description}", 100),
         )
         style.source_line(
             fig,
@@ -268,13 +269,17 @@ def sensitivity_chart(
     names = list(dict.fromkeys(sweeps["sweep"]))
     if not names:
         raise ValueError("sweep table: no sweep to plot")
-    height = 4.2
+    columns = min(2, len(names))
+    rows = int(np.ceil(len(names) / columns))
+    height = 1.9 + 2.7 * rows
     with plt.rc_context(style.RC):
-        fig, axes = plt.subplots(1, len(names), figsize=(7.5, height), squeeze=False)
-        fig.subplots_adjust(left=0.1, right=0.98, top=1 - 1.2 / height, bottom=1.1 / height,
-                            wspace=0.3)  # fmt: skip
+        fig, axes = plt.subplots(rows, columns, figsize=(7.5, height), squeeze=False)
+        fig.subplots_adjust(left=0.11, right=0.98, top=1 - 1.25 / height, bottom=0.8 / height,
+                            wspace=0.3, hspace=0.62)  # fmt: skip
         strongest = []
-        for ax, name in zip(axes.flat, names, strict=True):
+        for ax in axes.flat[len(names) :]:
+            ax.set_axis_off()
+        for ax, name in zip(axes.flat, names, strict=False):
             sweep = sweeps[(sweeps["sweep"] == name) & (sweeps["geography_level"] == "state")]
             parameter = sweep["parameter"].iloc[0]
             for group in groups:
@@ -294,7 +299,8 @@ def sensitivity_chart(
             ax.set_xlabel(parameter.replace("_", " "))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
             ax.grid(color="#eeeeee", linewidth=0.6)
-        axes.flat[0].set_ylabel("Change in dissimilarity D (0–1 scale)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Change in D (0–1 scale)")
         axes.flat[0].legend(loc="lower left", frameon=True, framealpha=0.9)
         low, name = min(strongest)
         style.headline(

@@ -374,22 +374,70 @@ def _town_outcomes(
 
 def compare(name: str, baseline: Measured, scenario: Measured, level: float) -> pd.DataFrame:
     """scenarios.csv rows: each outcome in both, Δ and its interval from the paired draws
-    (re-centred on the point Δ as in :func:`uncertainty.interval`)."""
+    (re-centred on the point Δ as in :func:`uncertainty.interval`), and Δ's Monte Carlo
+    p-value (:func:`delta_p_value`) in ``delta_p_value``."""
     rows = []
     for key, (value, draws) in scenario.values.items():
         if key not in baseline.values:
             continue
         base, base_draws = baseline.values[key]
         delta = value - base
-        low = high = np.nan
+        low = high = p_value = np.nan
         if draws is not None and base_draws is not None and np.isfinite(delta):
             _, low, high = interval(draws - base_draws, level, delta, floor=None)
+            p_value = delta_p_value(delta, draws - base_draws)
         rows.append(
             {"scenario": name, "metric": key[0], "geography_level": key[1],
              "geography_id": key[2], "baseline": base, "value": value, "delta": delta,
-             "delta_ci_low": low, "delta_ci_high": high}
+             "delta_ci_low": low, "delta_ci_high": high, "delta_p_value": p_value}
         )  # fmt: skip
-    return pd.DataFrame(rows, columns=SCENARIO_COLUMNS)
+    return pd.DataFrame(rows, columns=[*SCENARIO_COLUMNS, "delta_p_value"])
+
+
+def delta_p_value(delta: float, paired: np.ndarray) -> float:
+    """Two-sided Monte Carlo p-value of "Δ = 0": the paired draws' deviations re-centred on
+    Δ (as the interval is), the smaller share at or beyond 0 on either side, doubled, with
+    the (k + 1) correction of Davison and Hinkley (1997) so it is never 0. NaN draws are left
+    out; a Δ of 0 with no spread gives 1."""
+    draws = np.asarray(paired, dtype=np.float64)
+    draws = draws[np.isfinite(draws)]
+    if draws.size < 2 or not np.isfinite(delta):
+        return np.nan
+    centred = delta + (draws - draws.mean())
+    tail = min(int((centred <= 0).sum()), int((centred >= 0).sum()))
+    return min(1.0, 2 * (tail + 1) / (draws.size + 1))
+
+
+#: Columns of scenario_tests.csv, in order (docs/outputs.md).
+TEST_COLUMNS = [
+    "scenario",
+    "metric",
+    "geography_level",
+    "geography_id",
+    "delta",
+    "delta_p_value",
+    "delta_p_value_adjusted",
+    "differs_from_zero",
+]
+
+
+def delta_tests(compared: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Whether each Δ differs from zero: its p-value, adjusted over the scenario's outcomes
+    for the false discovery rate (Benjamini and Hochberg 1995, statsmodels' ``fdr_bh``),
+    and the verdict at 1 − ``level`` (0.10 for 90% intervals)."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = compared.copy()
+    table["delta_p_value_adjusted"] = np.nan
+    table["differs_from_zero"] = pd.array([pd.NA] * len(table), dtype="boolean")
+    known = table["delta_p_value"].notna().to_numpy()
+    if known.any():
+        rejected, adjusted, _, _ = multipletests(
+            table.loc[known, "delta_p_value"], alpha=1 - level, method="fdr_bh"
+        )
+        table.loc[known, "delta_p_value_adjusted"] = adjusted
+        table.loc[known, "differs_from_zero"] = rejected
+    return table[TEST_COLUMNS]
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,6 +479,7 @@ def load_measured(path: str | Path) -> Measured:
 @dataclass
 class ScenarioResult:
     table: pd.DataFrame
+    tests: pd.DataFrame
     allocation: pd.DataFrame
     tracts: pd.DataFrame
 
@@ -465,11 +514,12 @@ class PreparedRun:
         scenario's step k draws from the same stream), measure, and compare."""
         after_point = scenarios.apply_scenario(self.base_point, self.context, steps, seed=None)
         after_drawn = scenarios.apply_scenario(self.base_drawn, self.context, steps, seed=self.seed)
-        table = compare(name, baseline, self._measure(after_point, after_drawn),
-                        self.interval_level)  # fmt: skip
+        compared = compare(name, baseline, self._measure(after_point, after_drawn),
+                           self.interval_level)  # fmt: skip
         year = int(self.tracts["year"].iloc[0])
         return ScenarioResult(
-            table=table,
+            table=compared[SCENARIO_COLUMNS],
+            tests=delta_tests(compared, self.interval_level),
             allocation=_allocation_table(name, year, after_point),
             tracts=_tract_table(
                 name, year, self.tracts, self.base_point, after_point, after_drawn, self.recaps
@@ -640,6 +690,7 @@ def run_sweep(
 #: Output table file name -> the part it is stacked from (see :func:`subsidized.collect_tables`).
 TABLE_PARTS = {
     "scenarios.csv": "scenarios",
+    "scenario_tests.csv": "tests",
     "fair_share_allocation.csv": "allocation",
     "scenario_tracts.csv": "tracts",
     "scenario_sensitivity.csv": "sweeps",

@@ -193,6 +193,17 @@ def tract_pools(counts: Mapping[str, np.ndarray], pool: str) -> tuple[np.ndarray
     return races, poverty
 
 
+def pool_members(state: State, context: Context, pool: str) -> tuple[np.ndarray, np.ndarray]:
+    """A pool's members per tract by race part and poverty bin, in persons: the pools of
+    :func:`tract_pools`, or ``subsidized_residents``: the residents of today's assisted
+    units, estimated as each host tract's low-income mix times its units' persons."""
+    if pool != "subsidized_residents":
+        return tract_pools(state.counts, pool)
+    races, bins = tract_pools(state.counts, "low_income")
+    persons = (state.assisted * context.persons_per_household)[None, :, None]
+    return tract_mix(races) * persons, tract_mix(bins) * persons
+
+
 def regional_mix(members: np.ndarray, regions: np.ndarray) -> np.ndarray:
     """The mix (shares summing to 1) of pool members (k, n, parts) per region, given back per
     tract: (k, n, parts). A region with an empty pool raises."""
@@ -270,7 +281,7 @@ def _relocate_from_pool(
     the whole pool of that part leaves and the excess is logged."""
     persons = context.persons_per_household
     regions = context.region_codes
-    members_race, members_bin = tract_pools(state.counts, pool)
+    members_race, members_bin = pool_members(state, context, pool)
     for members, placed, parts in (
         (members_race, by_race, RACE_PARTS), (members_bin, by_bin, POVERTY_PARTS),
     ):  # fmt: skip
@@ -352,7 +363,7 @@ def _occupy(
     relocation = str(occupancy.get("relocation", "net_new"))
     if relocation not in ("net_new", "zero_sum"):
         raise ValueError(f"occupancy relocation: expected net_new or zero_sum, got {relocation!r}")
-    members_race, members_bin = tract_pools(state.counts, pool)
+    members_race, members_bin = pool_members(state, context, pool)
     by_race = compose(units, regional_mix(members_race, context.region_codes), rng)
     by_bin = compose(units, regional_mix(members_bin, context.region_codes), rng)
     if relocation == "zero_sum":
@@ -424,22 +435,47 @@ def rebalance(
     *,
     name: str,
 ) -> State:
-    """Move a ``share`` of the assisted units out of over-concentrated tracts (``sources``:
-    ``recap``, or ``concentrated``: units above ``concentration`` × households), with their
-    residents (each source tract's low-income mix), to sited tracts of the same region."""
+    """Move assisted units out of over-concentrated places, with their residents (each source
+    tract's low-income mix), to sited tracts of the same region outside the sources.
+
+    ``sources``: ``recap`` (today's R/ECAPs), ``concentrated`` (tracts whose units exceed
+    ``concentration`` × households) or ``concentrated_towns`` (towns whose assisted share of
+    housing, list units included, exceeds ``concentration``). A ``share`` of the sources'
+    units moves, or ``units`` of them (spread over the sources by their units) when set."""
     tracts = context.tracts
     sources = str(params.get("sources", "recap"))
+    threshold = float(params.get("concentration", 0.25))
     if sources == "recap":
         is_source = tracts["recap"].fillna(False).astype(bool).to_numpy()
     elif sources == "concentrated":
-        threshold = float(params.get("concentration", 0.25))
         is_source = (state.assisted > threshold * tracts["households"].to_numpy()) & (
             state.assisted > 0
         )
+    elif sources == "concentrated_towns":
+        towns = _town_table(context, state)
+        share_of_housing = towns["assisted_units"] / towns["housing_units"].where(
+            towns["housing_units"] > 0
+        )
+        over = set(towns.loc[share_of_housing > threshold, "town_geoid"])
+        is_source = tracts["town_geoid"].isin(over).to_numpy()
     else:
-        raise ValueError(f"rebalance sources: expected recap or concentrated, got {sources!r}")
-    share = float(params.get("share", 0.25))
-    leaving = allocation.whole_units(np.where(is_source, state.assisted * share, 0.0))
+        raise ValueError(
+            f"rebalance sources: expected recap, concentrated or concentrated_towns, "
+            f"got {sources!r}"
+        )
+    held = np.where(is_source, state.assisted, 0.0)
+    units = params.get("units")
+    if units is not None:
+        if float(units) > held.sum():
+            raise ValueError(f"rebalance: {units} units asked to move, the sources hold "
+                             f"{held.sum():.0f}")  # fmt: skip
+        leaving = (
+            allocation.whole_units(float(units) * held / held.sum())
+            if held.sum() > 0
+            else np.zeros(len(held), dtype=np.int64)
+        )
+    else:
+        leaving = allocation.whole_units(held * float(params.get("share", 0.25)))
     weights = tract_weights(context, params.get("siting", {})).where(~is_source, 0.0)
     arriving = np.zeros(len(tracts))
     for region in np.unique(context.region_codes):
