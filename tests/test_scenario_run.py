@@ -145,6 +145,12 @@ def test_delta_p_values_hand_computed():
     assert scenario_run.delta_p_value(-1.0, np.full(99, -1.0)) == pytest.approx(2 / 100)
     assert scenario_run.delta_p_value(0.0, np.zeros(99)) == 1.0
     assert np.isnan(scenario_run.delta_p_value(0.5, np.array([np.nan, 1.0])))
+    # A count that rarely moves: Δ = 0 with 19 draws of +1 in 1,000. The interval holds 0,
+    # so the test must not reject (it did, at p = 0.04, when counting the near tail).
+    rare = np.r_[np.zeros(981), np.ones(19)]
+    assert scenario_run.delta_p_value(0.0, rare) == 1.0
+    # Δ = 1 with draws 0 (981) or 1 (19): re-centred 0.981 or 1.981; none at or below 0.
+    assert scenario_run.delta_p_value(1.0, rare) == pytest.approx(2 / 1001)
 
 
 def test_delta_tests_adjust_for_the_false_discovery_rate():

@@ -295,3 +295,31 @@ def test_rebalancing_more_units_than_the_sources_hold_is_refused():
     with pytest.raises(ValueError, match="25 units asked to move, the sources hold 20"):
         scenarios.apply_scenario(point_state(), synthetic_context(),
                                  [{"step": "rebalance", "units": 25}], seed=None)  # fmt: skip
+
+
+def test_movers_beyond_a_tracts_count_do_not_create_people():
+    # A's 100 assisted units hold 233 people by the region's household size, but A has only
+    # 100 white and 100 black residents: only those present move, and every part's total is
+    # conserved (before the fix the destinations received all 233).
+    context = synthetic_context()
+    context.tracts.loc[0, "assisted_units"] = 100.0
+    start = scenarios.initial_state(synthetic_counts(), context)
+    after = scenarios.apply_scenario(start, context, [{"step": "rebalance", "share": 1.0}],
+                                     seed=None)  # fmt: skip
+    for part, total in totals(start).items():
+        assert totals(after)[part] == pytest.approx(total), part
+    assert after.counts["black_nh"][0][0] == pytest.approx(0.0)
+
+
+def test_a_tract_without_a_town_is_its_own_jurisdiction():
+    # Synthetic: tract D has no town, 20 voucher holders and 50% poverty. Within towns its
+    # holders have nowhere to go (it has no low-poverty tract of its own): they stay, and
+    # none lands in T2.
+    context = synthetic_context()
+    townless = context.tracts.iloc[[0]].assign(geoid="D", town_geoid=None)
+    tracts = pd.concat([context.tracts, townless], ignore_index=True)
+    context = scenarios.Context(tracts, context.towns)
+    counts = {k: np.r_[v, v[0]] for k, v in synthetic_counts().items()}
+    after = scenarios.apply_scenario(scenarios.initial_state(counts, context), context,
+                                     mobility(0.5, "town"), seed=None)  # fmt: skip
+    assert after.vouchers[0] == pytest.approx([17, 3, 0, 20])

@@ -156,7 +156,9 @@ def fair_share(
     ``towns``: one row per town with :data:`TOWN_COLUMNS`. ``regional_units``: region ID ->
     units to allocate there. Returns ``towns`` with ``eligible``, ``exclusion`` (why a
     town is left out: ``at_threshold``, ``recap``, ``poverty``; empty if eligible),
-    ``score`` (s_m, summing to 1 over a region's eligible towns), ``cap`` and ``units``.
+    ``score`` (s_m; it sums to 1 over a region's eligible towns unless a factor is the same
+    for all of them, e.g. a single eligible town, which then adds nothing), ``cap`` and
+    ``units``.
     """
     _require(towns, TOWN_COLUMNS)
     unknown = sorted(set(weights) - set(FACTORS))

@@ -97,8 +97,11 @@ def scenario_context(
     frame = frame.merge(
         by_tract[["geoid", "assisted_units_total"]], on="geoid", how="left", validate="1:1"
     )
-    if region_column not in frame:
-        raise ValueError(f"scenarios: the tract table has no region column {region_column!r}")
+    if region_column not in frame or frame[region_column].isna().all():
+        # Planning regions exist only where configured (Connecticut): counties elsewhere.
+        log.warning("scenarios: the tract table has no %s; counties are the regions",
+                    region_column)  # fmt: skip
+        region_column = "county_geoid"
     frame["region_geoid"] = frame[region_column].astype("string")
     frame["assisted_units"] = frame["assisted_units_total"].fillna(0).astype(float)
     towns = _towns(frame, town_shares)
@@ -315,7 +318,10 @@ def _area_outcomes(
                 continue
             positions = tracts.index.get_indexer(members)
             sums = {name: v[:, positions].sum(axis=-1) for name, v in tract_values.items()}
-            for name in ("recap_tracts", "recap_tracts_baseline_thresholds", "recap_population"):
+            for name in (
+                "recap_tracts", "recap_tracts_baseline_thresholds", "recap_population",
+                "assisted_units",
+            ):  # fmt: skip
                 results[(name, level, geography_id)] = sums[name]
             with np.errstate(divide="ignore", invalid="ignore"):
                 results[("assisted_units_share_in_recap", level, geography_id)] = (
@@ -343,13 +349,14 @@ def _town_outcomes(
     """Each town's 8-30g percent (list units plus units and voucher households the scenario
     adds or moves) and, per area, the towns at or above 10%."""
     town_of = context.tracts["town_geoid"].to_numpy()
+    located = pd.notna(town_of)
     change = (state.assisted - context.tracts["assisted_units"].to_numpy())[None, :] + (
         state.vouchers - context.tracts["voucher_households"].to_numpy()[None, :]
     )
     towns = context.towns.set_index("town_geoid")
-    codes, names = pd.factorize(pd.Series(town_of))
+    codes, names = pd.factorize(pd.Series(town_of[located]))
     added = np.zeros((state.draws, len(names)))
-    np.add.at(added, (slice(None), codes), change)
+    np.add.at(added, (slice(None), codes), change[:, located])
     assisted = towns.loc[names, "assisted_units"].to_numpy() + added
     units = towns.loc[names, "housing_units"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -365,7 +372,8 @@ def _town_outcomes(
         for geography_id, members in ids.groupby(ids).groups.items():
             if geography_id == "":
                 continue
-            in_area = town_level[pd.unique(town_of[tracts.index.get_indexer(members)])]
+            area_towns = pd.unique(town_of[tracts.index.get_indexer(members)])
+            in_area = town_level[[town for town in area_towns if pd.notna(town)]]
             results[("towns_at_or_above_10_percent", level, geography_id)] = (
                 at_threshold[:, in_area.to_numpy()].sum(axis=-1).astype(float)
             )
@@ -395,17 +403,20 @@ def compare(name: str, baseline: Measured, scenario: Measured, level: float) -> 
 
 
 def delta_p_value(delta: float, paired: np.ndarray) -> float:
-    """Two-sided Monte Carlo p-value of "Δ = 0": the paired draws' deviations re-centred on
-    Δ (as the interval is), the smaller share at or beyond 0 on either side, doubled, with
-    the (k + 1) correction of Davison and Hinkley (1997) so it is never 0. NaN draws are left
-    out; a Δ of 0 with no spread gives 1."""
+    """Two-sided Monte Carlo p-value of "Δ = 0", consistent with the interval: the paired
+    draws' deviations re-centred on Δ (as the interval is), the share at or beyond 0 on the
+    side away from Δ, doubled, with the (k + 1) correction of Davison and Hinkley (1997) so
+    it is never 0. The interval always holds Δ, so a Δ of 0 gives 1. NaN draws are left out.
+    """
     draws = np.asarray(paired, dtype=np.float64)
     draws = draws[np.isfinite(draws)]
     if draws.size < 2 or not np.isfinite(delta):
         return np.nan
+    if delta == 0:
+        return 1.0
     centred = delta + (draws - draws.mean())
-    tail = min(int((centred <= 0).sum()), int((centred >= 0).sum()))
-    return min(1.0, 2 * (tail + 1) / (draws.size + 1))
+    beyond = int((centred <= 0).sum()) if delta > 0 else int((centred >= 0).sum())
+    return min(1.0, 2 * (beyond + 1) / (draws.size + 1))
 
 
 #: Columns of scenario_tests.csv, in order (docs/outputs.md).

@@ -14,7 +14,7 @@ moves is drawn.
   count draws, and step *k* of every scenario uses the same random stream, so the
   differences between scenarios are not swamped by sampling noise (common random
   numbers); the voucher take-up is drawn by inverse CDF from common uniforms, so a higher
-  take-up moves a superset of households.
+  take-up makes a superset of households want to move.
 
 Households become persons at the region's persons per household (ACS population over
 occupied units). Who is in a pool is estimated per tract, with race and income taken as
@@ -84,6 +84,7 @@ class Context:
     towns: pd.DataFrame
     persons_per_household: np.ndarray = field(init=False)
     region_codes: np.ndarray = field(init=False)
+    town_codes: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         missing = [c for c in CONTEXT_COLUMNS if c not in self.tracts.columns]
@@ -93,6 +94,11 @@ class Context:
         self.region_codes = pd.factorize(self.tracts["region_geoid"])[0]
         if (self.region_codes < 0).any():
             raise ValueError("scenario tracts: every tract needs a region_geoid")
+        # A tract without a town is a jurisdiction of its own, never merged into another.
+        towns = pd.factorize(self.tracts["town_geoid"])[0]
+        townless = towns < 0
+        towns[townless] = towns.max() + 1 + np.arange(int(townless.sum()))
+        self.town_codes = towns
         self.persons_per_household = persons_per_household(
             self.tracts["total"].to_numpy(dtype=float),
             self.tracts["households"].to_numpy(dtype=float),
@@ -201,20 +207,35 @@ def pool_members(state: State, context: Context, pool: str) -> tuple[np.ndarray,
         return tract_pools(state.counts, pool)
     races, bins = tract_pools(state.counts, "low_income")
     persons = (state.assisted * context.persons_per_household)[None, :, None]
-    return tract_mix(races) * persons, tract_mix(bins) * persons
+    # No tract gives up more of a part than it has.
+    present_races = np.stack([state.counts[p] for p in RACE_PARTS], axis=-1)
+    present_bins = np.stack([state.counts[p] for p in POVERTY_PARTS], axis=-1)
+    return (
+        np.minimum(tract_mix(races) * persons, present_races),
+        np.minimum(tract_mix(bins) * persons, present_bins),
+    )
 
 
-def regional_mix(members: np.ndarray, regions: np.ndarray) -> np.ndarray:
+def regional_mix(
+    members: np.ndarray, regions: np.ndarray, households: np.ndarray | None = None
+) -> np.ndarray:
     """The mix (shares summing to 1) of pool members (k, n, parts) per region, given back per
-    tract: (k, n, parts). A region with an empty pool raises."""
+    tract: (k, n, parts). A region whose pool is empty gets equal shares, unless it has
+    ``households`` (n,) to fill: then it raises."""
     k, _, parts = members.shape
     count = regions.max() + 1
     totals = np.zeros((k, count, parts))
     np.add.at(totals, (slice(None), regions), members)
     sums = totals.sum(axis=-1, keepdims=True)
-    if (sums <= 0).any():
-        raise ValueError("scenario: a region has nobody in the pool")
-    return (totals / sums)[:, regions]
+    empty = (sums <= 0)[..., 0]
+    if households is not None and empty.any():
+        to_fill = np.bincount(regions, weights=np.asarray(households, dtype=float),
+                              minlength=count)  # fmt: skip
+        if (empty & (to_fill > 0)[None, :]).any():
+            raise ValueError("scenario: a region with households to place has nobody in the pool")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mix = np.where(sums > 0, totals / np.where(sums > 0, sums, 1), 1.0 / parts)
+    return mix[:, regions]
 
 
 def tract_mix(members: np.ndarray) -> np.ndarray:
@@ -246,20 +267,30 @@ def _add(state: State, by_race: np.ndarray, by_bin: np.ndarray, persons: np.ndar
         state.counts[part] = state.counts[part] + by_bin[..., index] * persons
 
 
-def _remove(state: State, by_race: np.ndarray, by_bin: np.ndarray, persons: np.ndarray) -> None:
-    """Take persons away from their tracts. Movers are drawn from a tract's estimated pool,
-    which can hold fewer of a part than the movers drawn (a small group, a voucher count
-    above the tract's low-income residents): a count stops at zero, and the persons it
-    could not give up are logged."""
+def _remove(
+    state: State, by_race: np.ndarray, by_bin: np.ndarray, persons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Take households (k, n, parts) away from their tracts, as persons at ``persons`` per
+    household; returns the households actually taken, by part.
+
+    Movers are drawn from a tract's estimated pool, which can hold fewer of a part than the
+    movers drawn (a small group, a voucher count above the tract's low-income residents): a
+    count stops at zero, only what was there moves, and the shortfall is logged."""
+    taken = []
     short = 0.0
     for parts, values in ((RACE_PARTS, by_race), (POVERTY_PARTS, by_bin)):
+        moved = np.empty_like(values)
         for index, part in enumerate(parts):
-            left = state.counts[part] - values[..., index] * persons
-            short += float(-left[left < 0].sum())
-            state.counts[part] = np.maximum(left, 0.0)
+            before = state.counts[part]
+            after = np.maximum(before - values[..., index] * persons, 0.0)
+            state.counts[part] = after
+            moved[..., index] = (before - after) / persons
+            short += float((values[..., index] - moved[..., index]).sum())
+        taken.append(moved)
     if short > 0.5:
-        log.info("movers exceed their tracts' counts by %.0f person-draws; those counts stop "
-                 "at zero", short)  # fmt: skip
+        log.info("movers exceed their tracts' counts by %.0f household-draws; only those "
+                 "present move", short)  # fmt: skip
+    return taken[0], taken[1]
 
 
 def _relocate_from_pool(
@@ -364,8 +395,9 @@ def _occupy(
     if relocation not in ("net_new", "zero_sum"):
         raise ValueError(f"occupancy relocation: expected net_new or zero_sum, got {relocation!r}")
     members_race, members_bin = pool_members(state, context, pool)
-    by_race = compose(units, regional_mix(members_race, context.region_codes), rng)
-    by_bin = compose(units, regional_mix(members_bin, context.region_codes), rng)
+    regions = context.region_codes
+    by_race = compose(units, regional_mix(members_race, regions, units), rng)
+    by_bin = compose(units, regional_mix(members_bin, regions, units), rng)
     if relocation == "zero_sum":
         _relocate_from_pool(state, context, by_race, by_bin, pool, drawn=rng is not None)
     _add(state, by_race, by_bin, context.persons_per_household)
@@ -492,7 +524,7 @@ def rebalance(
     members_race, members_bin = tract_pools(result.counts, "low_income")
     out_race = compose(leaving.astype(np.float64), tract_mix(members_race), rng)
     out_bin = compose(leaving.astype(np.float64), tract_mix(members_bin), rng)
-    _remove(result, out_race, out_bin, context.persons_per_household)
+    out_race, out_bin = _remove(result, out_race, out_bin, context.persons_per_household)
     # The movers of each region are spread over its receiving tracts by units received.
     persons = context.persons_per_household
     _add(
@@ -558,7 +590,7 @@ def voucher_mobility(
         raise ValueError(f"voucher mobility: take_up must be in [0, 1], got {take_up}")
     jurisdiction = str(params.get("jurisdiction", "town"))
     if jurisdiction == "town":
-        groups = pd.factorize(tracts["town_geoid"])[0]
+        groups = context.town_codes
     elif jurisdiction == "region":
         groups = context.region_codes
     else:
@@ -569,7 +601,7 @@ def voucher_mobility(
     if rng is None:
         movers = holders * take_up
     else:
-        # Inverse CDF from common uniforms: a higher take-up moves a superset of households.
+        # Inverse CDF from common uniforms: a higher take-up, a superset of would-be movers.
         uniforms = rng.random(holders.shape)
         movers = stats.binom.ppf(uniforms, np.rint(holders).astype(np.int64), take_up)
         movers = np.nan_to_num(movers, nan=0.0)
@@ -591,13 +623,13 @@ def voucher_mobility(
         )
     moving = movers * placed_share[:, groups]
     if rng is not None:
-        moving = np.floor(moving + 1e-9)
+        moving = np.rint(moving)  # whole households, unbiased (floor would move too few)
     result = state.copy()
     members_race, members_bin = tract_pools(result.counts, "low_income")
     out_race = compose(moving, tract_mix(members_race), None if rng is None else rng)
     out_bin = compose(moving, tract_mix(members_bin), None if rng is None else rng)
     persons = context.persons_per_household
-    _remove(result, out_race, out_bin, persons)
+    out_race, out_bin = _remove(result, out_race, out_bin, persons)
     _add(result, spread(out_race, room, groups), spread(out_bin, room, groups), persons)
     arriving = spread(moving[..., None], room, groups)[..., 0]
     result.vouchers = result.vouchers - moving + arriving
@@ -628,8 +660,8 @@ def income_mixing(
     added = allocation.whole_units(total * weights / weights.sum()).astype(np.float64)
     result = state.copy()
     members_race, members_bin = tract_pools(result.counts, "non_poor")
-    by_race = compose(added, regional_mix(members_race, context.region_codes), rng)
-    by_bin = compose(added, regional_mix(members_bin, context.region_codes), rng)
+    by_race = compose(added, regional_mix(members_race, context.region_codes, added), rng)
+    by_bin = compose(added, regional_mix(members_bin, context.region_codes, added), rng)
     _add(result, by_race, by_bin, context.persons_per_household)
     with np.errstate(divide="ignore", invalid="ignore"):
         added_share = np.where(homes > 0, added / np.where(homes > 0, homes, 1), np.inf)
