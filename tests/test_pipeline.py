@@ -223,6 +223,9 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         assert path.is_file() and path.stat().st_size > 1000, name
     for figure in (latest / "figures").glob("*.png"):
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        # Each figure also as SVG and PDF (the rebuild test checks all three byte for byte).
+        assert figure.with_suffix(".svg").read_text().lstrip().startswith("<?xml")
+        assert figure.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
 
 
 @pytest.mark.e2e

@@ -5,7 +5,12 @@ rule map_nonwhite_share:
     input:
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=f"{RESULTS}/figures/nonwhite_share_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/nonwhite_share_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/map_nonwhite_share_{{state}}_{{year}}.log",
     conda:
@@ -21,7 +26,12 @@ rule plot_dissimilarity:
     input:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     output:
-        figure=f"{RESULTS}/figures/dissimilarity_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/dissimilarity_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_dissimilarity_{{state}}_{{year}}.log",
     conda:
@@ -37,7 +47,12 @@ rule plot_multiscalar_profile:
     input:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     output:
-        figure=f"{RESULTS}/figures/multiscalar_profile_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/multiscalar_profile_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_multiscalar_profile_{{state}}_{{year}}.log",
     conda:
@@ -53,7 +68,9 @@ rule map_recaps:
     input:
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
     output:
-        figure=f"{RESULTS}/figures/recaps_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/recaps_{{state}}_{{year}}", ".png", ".svg", ".pdf"
+        ),
     log:
         f"{RESULTS}/logs/map_recaps_{{state}}_{{year}}.log",
     conda:
@@ -96,7 +113,9 @@ rule map_town_assisted_share:
         town_shares=latest_town_shares,
         town_boundaries=latest_town_boundaries,
     output:
-        figure=f"{RESULTS}/figures/town_assisted_share_{{state}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/town_assisted_share_{{state}}", ".png", ".svg", ".pdf"
+        ),
     log:
         f"{RESULTS}/logs/map_town_assisted_share_{{state}}.log",
     conda:
@@ -112,7 +131,12 @@ rule plot_siting_shares:
     input:
         metrics=f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv",
     output:
-        figure=f"{RESULTS}/figures/siting_shares_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/siting_shares_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_siting_shares_{{state}}_{{year}}.log",
     conda:
@@ -128,7 +152,12 @@ rule plot_siting_model:
     input:
         coefficients=f"{RESULTS}/data/siting_model_{{state}}_{{year}}.csv",
     output:
-        figure=f"{RESULTS}/figures/siting_model_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/siting_model_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_siting_model_{{state}}_{{year}}.log",
     conda:
@@ -145,7 +174,12 @@ rule plot_scenario_deltas:
         parts=scenario_state_parts("scenarios"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=f"{RESULTS}/figures/scenario_deltas_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/scenario_deltas_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_scenario_deltas_{{state}}_{{year}}.log",
     conda:
@@ -165,7 +199,12 @@ rule map_fair_share:
         allocation=f"{RESULTS}/data/scenarios/allocation_{{state}}_{{year}}_{{scenario}}.csv",
         town_boundaries=latest_town_boundaries,
     output:
-        figure=f"{RESULTS}/figures/fair_share_{{state}}_{{year}}_{{scenario}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/fair_share_{{state}}_{{year}}_{{scenario}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/map_fair_share_{{state}}_{{year}}_{{scenario}}.log",
     conda:
@@ -184,7 +223,12 @@ rule map_recap_changes:
         scenarios=scenario_state_parts("scenarios"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=f"{RESULTS}/figures/scenario_recaps_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/scenario_recaps_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/map_recap_changes_{{state}}_{{year}}.log",
     conda:
@@ -202,7 +246,12 @@ rule plot_scenario_sensitivity:
         parts=scenario_state_parts("sweep"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=f"{RESULTS}/figures/scenario_sensitivity_{{state}}_{{year}}.png",
+        figure=multiext(
+            f"{RESULTS}/figures/scenario_sensitivity_{{state}}_{{year}}",
+            ".png",
+            ".svg",
+            ".pdf",
+        ),
     log:
         f"{RESULTS}/logs/plot_scenario_sensitivity_{{state}}_{{year}}.log",
     conda:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -66,7 +67,8 @@ RC = {
     "pdf.compression": 6,
 }
 
-DPI = 200
+#: PNG resolution: print quality at half-page width.
+DPI = 300
 
 
 def acs_period(year: int) -> str:
@@ -92,13 +94,20 @@ def headline(fig: plt.Figure, title: str, subtitle: str) -> None:
     fig.text(0.01, 1 - 0.62 / height, subtitle, ha="left", va="top", fontsize=8.5)
 
 
-def save_figure(fig: plt.Figure, path: str | Path) -> None:
-    """Save without timestamps or software strings, so reruns are byte-identical."""
-    path = Path(path)
-    metadata = {"Software": None}
-    if path.suffix == ".svg":
-        metadata = {"Date": None, "Creator": None}
-    elif path.suffix == ".pdf":
-        metadata = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
-    fig.savefig(path, dpi=DPI, metadata=metadata)
+def save_figure(fig: plt.Figure, paths: str | Path | Iterable[str | Path]) -> None:
+    """Save a figure to each path (PNG, SVG or PDF by suffix) without timestamps, software
+    strings or random IDs, so reruns are byte-identical."""
+    targets = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    # The SVG hash salt must be in force when the file is written, not only when drawn.
+    with plt.rc_context(RC):
+        for path in targets:
+            metadata: dict[str, None] = {"Software": None}
+            if path.suffix == ".svg":
+                metadata = {"Date": None, "Creator": None}
+            elif path.suffix == ".pdf":
+                metadata = {"CreationDate": None, "ModDate": None, "Producer": None,
+                            "Creator": None}  # fmt: skip
+            elif path.suffix != ".png":
+                raise ValueError(f"{path}: figures are written as .png, .svg or .pdf")
+            fig.savefig(path, dpi=DPI, metadata=metadata)
     plt.close(fig)
