@@ -221,6 +221,20 @@ def test_outputs_are_versioned_and_complete(mirror_run):
     ):
         path = latest / name
         assert path.is_file() and path.stat().st_size > 1000, name
+    # The manifest lists every computed file with its sha256, as `sha256sum -c` reads it.
+    listed = {}
+    for line in (latest / "MANIFEST.sha256").read_text().splitlines():
+        digest, path = line.split("  ", 1)
+        listed[path] = digest
+    present = {
+        path.relative_to(latest).as_posix()
+        for folder in ("tables", "figures", "data")
+        for path in (latest / folder).rglob("*")
+        if path.is_file()
+    }
+    assert set(listed) == present
+    for path, digest in listed.items():
+        assert hashlib.sha256((latest / path).read_bytes()).hexdigest() == digest, path
     for figure in (latest / "figures").glob("*.png"):
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # Each figure also as SVG and PDF (the rebuild test checks all three byte for byte).
@@ -526,11 +540,13 @@ def test_rerun_does_nothing_and_rebuild_is_byte_identical(mirror_run, shared_dat
     assert "Nothing to be done" in again.stdout + again.stderr
     version_dir = (mirror_run / "results" / "latest").resolve()
     before = digests(version_dir)
+    manifest = (version_dir / "MANIFEST.sha256").read_bytes()
     assert len(before) >= 9
     shutil.rmtree(mirror_run / "results")
     rebuilt = snakemake(mirror_run, "--cores", "2", *args)
     assert rebuilt.returncode == 0, rebuilt.stderr[-5000:]
     assert digests(version_dir) == before
+    assert (version_dir / "MANIFEST.sha256").read_bytes() == manifest
 
 
 class CensusLikeServer(http.server.ThreadingHTTPServer):

@@ -701,6 +701,12 @@ def scenario_tables():
 
 
 def final_outputs():
+    """Everything a run makes: the version's outputs and their manifest."""
+    return [*version_outputs(), f"{RESULTS}/MANIFEST.sha256"]
+
+
+def version_outputs():
+    """The version's tables, figures and provenance (the manifest lists what they leave)."""
     outputs = [f"{RESULTS}/tables/indices.csv", f"{RESULTS}/provenance.json"]
     for state, year in state_years():
         outputs.append(f"{RESULTS}/figures/nonwhite_share_{state}_{year}.png")

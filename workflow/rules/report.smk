@@ -1,4 +1,4 @@
-# Figures and the provenance record of the results version.
+# Figures, the provenance record and the manifest of the results version.
 
 
 rule map_nonwhite_share:
@@ -262,3 +262,16 @@ rule plot_scenario_sensitivity:
         analysis_version=analysis_version,
     script:
         "../scripts/plot_scenario_sensitivity.py"
+
+
+rule write_manifest:
+    input:
+        version_outputs(),
+    output:
+        manifest=f"{RESULTS}/MANIFEST.sha256",
+    log:
+        f"{RESULTS}/logs/write_manifest.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/write_manifest.py"

@@ -10,7 +10,7 @@ rule scenario_baseline:
         by_tract=f"{RESULTS}/data/subsidized_by_tract_{{state}}_{{year}}.parquet",
         counterfactual=f"{RESULTS}/data/siting_counterfactual_{{state}}_{{year}}.csv",
     output:
-        baseline=temp(f"{RESULTS}/data/scenarios/baseline_{{state}}_{{year}}.npz"),
+        baseline=temp(f"{RESULTS}/scratch/scenario_baseline_{{state}}_{{year}}.npz"),
     log:
         f"{RESULTS}/logs/scenario_baseline_{{state}}_{{year}}.log",
     benchmark:
@@ -31,7 +31,7 @@ rule scenario:
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
         by_tract=f"{RESULTS}/data/subsidized_by_tract_{{state}}_{{year}}.parquet",
         counterfactual=f"{RESULTS}/data/siting_counterfactual_{{state}}_{{year}}.csv",
-        baseline=f"{RESULTS}/data/scenarios/baseline_{{state}}_{{year}}.npz",
+        baseline=f"{RESULTS}/scratch/scenario_baseline_{{state}}_{{year}}.npz",
     output:
         scenarios=f"{RESULTS}/data/scenarios/scenarios_{{state}}_{{year}}_{{scenario}}.csv",
         tests=f"{RESULTS}/data/scenarios/tests_{{state}}_{{year}}_{{scenario}}.csv",

@@ -173,3 +173,31 @@ def build_provenance(
 
 def write_json(payload: Any, path: str | Path) -> None:
     Path(path).write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+#: Folders of a results version whose files the manifest lists: everything the analysis
+#: computes. Logs, benchmarks and provenance.json describe a run (times, machine, commit)
+#: and differ between identical computations, so they are left out.
+MANIFEST_FOLDERS = ("tables", "figures", "data")
+
+
+def manifest_lines(version_dir: str | Path, folders: Iterable[str] = MANIFEST_FOLDERS) -> str:
+    """``sha256sum`` lines ("<hash>  <path>", sorted by path) for every file under
+    ``folders`` of a results version, paths relative to it, so that
+    ``sha256sum -c MANIFEST.sha256`` run in the version folder checks every output."""
+    root = Path(version_dir)
+    files = sorted(
+        path for folder in folders if (root / folder).is_dir()
+        for path in (root / folder).rglob("*") if path.is_file()
+    )  # fmt: skip
+    if not files:
+        raise ValueError(f"{root}: no output files under {', '.join(folders)}")
+    return "".join(f"{sha256_file(path)}  {path.relative_to(root).as_posix()}\n" for path in files)
+
+
+def write_manifest(version_dir: str | Path, path: str | Path) -> None:
+    """Write :func:`manifest_lines` of ``version_dir`` to ``path`` (via a temporary file)."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(manifest_lines(version_dir), encoding="utf-8")
+    partial.replace(target)
