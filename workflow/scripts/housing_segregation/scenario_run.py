@@ -9,7 +9,7 @@ the pipeline's tables, measures baseline and scenario alike (the index suite of
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -308,37 +308,29 @@ def _area_outcomes(
         tract_values[f"low_poverty:{group}"] = np.where(low_poverty, counts[group], 0.0)
         tract_values[f"all:{group}"] = counts[group]
     results: dict[tuple[str, str, str], np.ndarray] = {}
-    for level in AREA_LEVELS:
-        id_column = LEVELS[level][0]
-        if id_column not in tracts or tracts[id_column].isna().all():
-            continue
-        ids = area_ids(tracts, level, id_column)
-        for geography_id, members in ids.groupby(ids).groups.items():
-            if geography_id == "":
-                continue
-            positions = tracts.index.get_indexer(members)
-            sums = {name: v[:, positions].sum(axis=-1) for name, v in tract_values.items()}
-            for name in (
-                "recap_tracts", "recap_tracts_baseline_thresholds", "recap_population",
-                "assisted_units",
-            ):  # fmt: skip
-                results[(name, level, geography_id)] = sums[name]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                results[("assisted_units_share_in_recap", level, geography_id)] = (
-                    sums["assisted_units_in_recap"] / sums["assisted_units"]
-                )
-                results[("assisted_units_share_in_baseline_recaps", level, geography_id)] = (
-                    sums["assisted_units_in_baseline_recaps"] / sums["assisted_units"]
-                )
-                for group in groups:
-                    results[(f"low_poverty_exposure:{group}", level, geography_id)] = (
-                        sums[f"low_poverty:{group}"] / sums[f"all:{group}"]
-                    )
-            # No step but income mixing flags tracts: elsewhere the count is 0.
-            risk = state.flags.get("displacement_risk", np.zeros(len(tracts), dtype=bool))
-            results[("tracts_displacement_risk", level, geography_id)] = np.full(
-                state.draws, float(risk[positions].sum())
+    for level, geography_id, positions in _outcome_areas(tracts):
+        sums = {name: v[:, positions].sum(axis=-1) for name, v in tract_values.items()}
+        for name in (
+            "recap_tracts", "recap_tracts_baseline_thresholds", "recap_population",
+            "assisted_units",
+        ):  # fmt: skip
+            results[(name, level, geography_id)] = sums[name]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            results[("assisted_units_share_in_recap", level, geography_id)] = (
+                sums["assisted_units_in_recap"] / sums["assisted_units"]
             )
+            results[("assisted_units_share_in_baseline_recaps", level, geography_id)] = (
+                sums["assisted_units_in_baseline_recaps"] / sums["assisted_units"]
+            )
+            for group in groups:
+                results[(f"low_poverty_exposure:{group}", level, geography_id)] = (
+                    sums[f"low_poverty:{group}"] / sums[f"all:{group}"]
+                )
+        # No step but income mixing flags tracts: elsewhere the count is 0.
+        risk = state.flags.get("displacement_risk", np.zeros(len(tracts), dtype=bool))
+        results[("tracts_displacement_risk", level, geography_id)] = np.full(
+            state.draws, float(risk[positions].sum())
+        )
     results.update(_town_outcomes(state, context, tracts))
     return results
 
@@ -364,20 +356,26 @@ def _town_outcomes(
     results = {("assisted_percent", "town", town): percent[:, i] for i, town in enumerate(names)}
     at_threshold = percent >= 100 * APPEALS_THRESHOLD - 1e-9
     town_level = pd.Series(np.arange(len(names)), index=names)
+    for level, geography_id, positions in _outcome_areas(tracts):
+        area_towns = pd.unique(town_of[positions])
+        in_area = town_level[[town for town in area_towns if pd.notna(town)]]
+        results[("towns_at_or_above_10_percent", level, geography_id)] = (
+            at_threshold[:, in_area.to_numpy()].sum(axis=-1).astype(float)
+        )
+    return results
+
+
+def _outcome_areas(tracts: pd.DataFrame) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(level, area ID, positions of its tracts) for every area of :data:`AREA_LEVELS` in
+    the tract table (areas measured as in indices.csv: :func:`measure.area_ids`)."""
     for level in AREA_LEVELS:
         id_column = LEVELS[level][0]
         if id_column not in tracts or tracts[id_column].isna().all():
             continue
         ids = area_ids(tracts, level, id_column)
         for geography_id, members in ids.groupby(ids).groups.items():
-            if geography_id == "":
-                continue
-            area_towns = pd.unique(town_of[tracts.index.get_indexer(members)])
-            in_area = town_level[[town for town in area_towns if pd.notna(town)]]
-            results[("towns_at_or_above_10_percent", level, geography_id)] = (
-                at_threshold[:, in_area.to_numpy()].sum(axis=-1).astype(float)
-            )
-    return results
+            if geography_id != "":
+                yield level, str(geography_id), tracts.index.get_indexer(members)
 
 
 def compare(name: str, baseline: Measured, scenario: Measured, level: float) -> pd.DataFrame:
