@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -121,15 +122,13 @@ class State:
     """What steps change. ``counts``: part -> persons per tract, shape (k, n) (k = 1 for the
     point run, the number of draws otherwise); ``assisted``: project-based units per tract
     (n,); ``vouchers``: voucher households (k, n); ``flags``: named tract flags (n,);
-    ``allocations``: the town tables of allocation steps; ``moved``: households moved or
-    added per step, (k,)."""
+    ``allocations``: the town tables of allocation steps."""
 
     counts: dict[str, np.ndarray]
     assisted: np.ndarray
     vouchers: np.ndarray
     flags: dict[str, np.ndarray] = field(default_factory=dict)
     allocations: list[pd.DataFrame] = field(default_factory=list)
-    moved: dict[str, np.ndarray] = field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
@@ -138,7 +137,6 @@ class State:
             vouchers=self.vouchers.copy(),
             flags=dict(self.flags),
             allocations=list(self.allocations),
-            moved=dict(self.moved),
         )
 
     @property
@@ -409,12 +407,11 @@ def allocate_units(
     params: Mapping[str, object],
     rng: np.random.Generator | None,
     *,
-    name: str,
+    rule: str,
 ) -> State:
-    """``fair_share`` (``params['rule']``) or ``gap_to_threshold``: units by town, sited in
-    tracts, occupied. The town table is kept in ``state.allocations``."""
+    """``rule`` ``fair_share`` or ``gap_to_threshold``: units by town, sited in tracts,
+    occupied. The town table is kept in ``state.allocations``."""
     towns = _town_table(context, state)
-    rule = params["rule"]
     if rule == "gap_to_threshold":
         table = allocation.gap_to_threshold(towns)
     elif rule == "fair_share":
@@ -437,8 +434,7 @@ def allocate_units(
     result = state.copy()
     _occupy(result, context, units, params.get("occupancy", {}), rng)
     result.assisted = result.assisted + units
-    result.allocations.append(table.assign(step=name))
-    result.moved[name] = np.full(state.draws, units.sum())
+    result.allocations.append(table)
     return result
 
 
@@ -464,8 +460,6 @@ def rebalance(
     context: Context,
     params: Mapping[str, object],
     rng: np.random.Generator | None,
-    *,
-    name: str,
 ) -> State:
     """Move assisted units out of over-concentrated places, with their residents (each source
     tract's low-income mix), to sited tracts of the same region outside the sources.
@@ -534,7 +528,6 @@ def rebalance(
         persons,
     )
     result.assisted = result.assisted - leaving + arriving
-    result.moved[name] = np.full(state.draws, float(leaving.sum()))
     return result
 
 
@@ -570,8 +563,6 @@ def voucher_mobility(
     context: Context,
     params: Mapping[str, object],
     rng: np.random.Generator | None,
-    *,
-    name: str,
 ) -> State:
     """Voucher households in tracts with poverty of at least ``origin_min_poverty`` move
     with probability ``take_up`` to tracts below ``destination_max_poverty`` with room:
@@ -633,7 +624,6 @@ def voucher_mobility(
     _add(result, spread(out_race, room, groups), spread(out_bin, room, groups), persons)
     arriving = spread(moving[..., None], room, groups)[..., 0]
     result.vouchers = result.vouchers - moving + arriving
-    result.moved[name] = moving.sum(axis=-1)
     return result
 
 
@@ -642,8 +632,6 @@ def income_mixing(
     context: Context,
     params: Mapping[str, object],
     rng: np.random.Generator | None,
-    *,
-    name: str,
 ) -> State:
     """Add ``households`` non-poor households (the region's non-poor mix, at 2.00 × poverty
     or more) to tracts with poverty of at least ``min_poverty_rate``, in proportion to their
@@ -667,21 +655,16 @@ def income_mixing(
         added_share = np.where(homes > 0, added / np.where(homes > 0, homes, 1), np.inf)
     threshold = float(params.get("displacement_threshold", 0.10))
     result.flags["displacement_risk"] = (added > 0) & (added_share > threshold)
-    result.moved[name] = np.full(state.draws, added.sum())
     return result
 
 
-#: Step name -> function.
+#: Step name -> function of (state, context, parameters, random generator or None).
 STEPS = {
-    "fair_share": lambda s, c, p, r, name: allocate_units(
-        s, c, {**p, "rule": "fair_share"}, r, name=name
-    ),
-    "gap_to_threshold": lambda s, c, p, r, name: allocate_units(
-        s, c, {**p, "rule": "gap_to_threshold"}, r, name=name
-    ),
-    "rebalance": lambda s, c, p, r, name: rebalance(s, c, p, r, name=name),
-    "voucher_mobility": lambda s, c, p, r, name: voucher_mobility(s, c, p, r, name=name),
-    "income_mixing": lambda s, c, p, r, name: income_mixing(s, c, p, r, name=name),
+    "fair_share": partial(allocate_units, rule="fair_share"),
+    "gap_to_threshold": partial(allocate_units, rule="gap_to_threshold"),
+    "rebalance": rebalance,
+    "voucher_mobility": voucher_mobility,
+    "income_mixing": income_mixing,
 }
 
 
@@ -709,5 +692,5 @@ def apply_scenario(
             )
         rng = None if seed is None else np.random.default_rng(step_seed(seed, position))
         params = {key: value for key, value in spec.items() if key != "step"}
-        state = STEPS[kind](state, context, params, rng, f"{position + 1}_{kind}")
+        state = STEPS[kind](state, context, params, rng)
     return state

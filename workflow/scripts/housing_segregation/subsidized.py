@@ -196,18 +196,11 @@ def siting_tables(
     return pd.concat([metrics, siting.appeals_summary(latest, tracts)], ignore_index=True)
 
 
+#: What identifies a row of siting_metrics.csv: its columns up to ``metric``.
+_SITING_KEYS = siting.SITING_COLUMNS[: siting.SITING_COLUMNS.index("metric") + 1]
+
 #: Columns of siting_sensitivity.csv, in order (docs/outputs.md).
-SENSITIVITY_COLUMNS = [
-    "year",
-    "program",
-    "geography_level",
-    "geography_id",
-    "geography_name",
-    "metric",
-    "value",
-    "value_without_shared_points",
-    "difference",
-]
+SENSITIVITY_COLUMNS = [*_SITING_KEYS, "value", "value_without_shared_points", "difference"]
 
 
 def shared_point_sensitivity(
@@ -226,20 +219,21 @@ def shared_point_sensitivity(
     for kept in (placed, placed[~assisted.at_shared_point(placed)]):
         units = assisted.units_by_tract(kept, tracts, year=year)
         variants.append(siting.siting_metrics(flagged, units, list(PROGRAMS)))
-    keys = ["year", "program", "geography_level", "geography_id", "geography_name", "metric"]
     table = (
         variants[0]
         .drop(columns="denominator")
         .merge(
-            variants[1][[*keys, "value"]].rename(columns={"value": "value_without_shared_points"}),
-            on=keys,
+            variants[1][[*_SITING_KEYS, "value"]].rename(
+                columns={"value": "value_without_shared_points"}
+            ),
+            on=_SITING_KEYS,
             how="outer",
             validate="1:1",
         )
     )
     table = table[table["program"] != siting.ALL_HOUSING]
     table["difference"] = table["value_without_shared_points"] - table["value"]
-    return table[SENSITIVITY_COLUMNS].sort_values(keys, ignore_index=True)
+    return table[SENSITIVITY_COLUMNS].sort_values(_SITING_KEYS, ignore_index=True)
 
 
 def fit_models(
