@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from housing_segregation import recap, scenario_run
+from housing_segregation import allocation, recap, scenario_run, scenarios
 from housing_segregation.measure import compute_indices
 
 RECAP_SETTINGS = {
@@ -48,13 +48,14 @@ def test_delta_intervals_come_from_paired_draws():
     key = ("dissimilarity:black_nh:white_nh", "state", "09")
     baseline = scenario_run.Measured({key: (10.0, 10 + noise)})
     scenario = scenario_run.Measured({key: (9.0, 9 + noise)})
-    compared = scenario_run.compare("less", baseline, scenario, 0.9)
+    compared = scenario_run.compare("less", baseline, scenario, 0.9, year=2023)
     row = compared.iloc[0]
-    # The contract's columns, then the p-value that scenario_tests.csv takes.
+    # The contract's columns, the year, then the p-value that scenario_tests.csv takes.
     assert list(compared.columns) == [
         "scenario", "metric", "geography_level", "geography_id", "baseline", "value", "delta",
-        "delta_ci_low", "delta_ci_high", "delta_p_value",
+        "delta_ci_low", "delta_ci_high", "year", "delta_p_value",
     ]  # fmt: skip
+    assert row["year"] == 2023
     assert row["delta_p_value"] == pytest.approx(2 / 501)
     assert row["delta"] == pytest.approx(-1.0)
     assert row["delta_ci_low"] == pytest.approx(-1.0) and row["delta_ci_high"] == pytest.approx(
@@ -159,7 +160,7 @@ def test_delta_tests_adjust_for_the_false_discovery_rate():
     compared = pd.DataFrame(
         {"scenario": "s", "metric": list("abcde"), "geography_level": "state",
          "geography_id": "09", "delta": [1.0, 2.0, 3.0, 4.0, 0.0],
-         "delta_p_value": [0.01, 0.04, 0.03, 0.5, np.nan]}
+         "delta_p_value": [0.01, 0.04, 0.03, 0.5, np.nan], "year": 2023}
     )  # fmt: skip
     tests = scenario_run.delta_tests(compared, 0.9)
     assert list(tests.columns) == scenario_run.TEST_COLUMNS
@@ -168,3 +169,31 @@ def test_delta_tests_adjust_for_the_false_discovery_rate():
     )
     assert tests["differs_from_zero"].tolist()[:4] == [True, True, True, False]
     assert pd.isna(tests["differs_from_zero"].iloc[4])
+
+
+def test_allocation_rows_name_the_step_that_allocated_them():
+    # Synthetic: a scenario of three steps, the first and third allocating; each step's town
+    # table (two towns) is marked with its kind and its 1-based position in the scenario.
+    def towns(units):
+        return pd.DataFrame(
+            {"town_geoid": ["0900100001", "0900100002"], "town_name": ["A", "B"],
+             "region_geoid": "09001", "households": [100, 200], "housing_units": [100, 250],
+             "assisted_units": [5.0, 30.0], "eligible": [True, False],
+             "exclusion": ["", "at_threshold"], "score": np.nan, "cap": np.inf,
+             "units": units}
+        )  # fmt: skip
+
+    state = scenarios.State(
+        counts={}, assisted=np.zeros(2), vouchers=np.zeros((1, 2)),
+        allocations=[towns([5, 0]), towns([2, 0])],
+    )  # fmt: skip
+    steps = [{"step": "gap_to_threshold"}, {"step": "rebalance"}, {"step": "fair_share"}]
+    table = scenario_run._allocation_table("s", 2023, state, steps)
+    assert list(table.columns) == allocation.ALLOCATION_COLUMNS
+    assert table["step"].tolist() == ["gap_to_threshold"] * 2 + ["fair_share"] * 2
+    assert table["step_number"].tolist() == [1, 1, 3, 3]
+    assert table["year"].eq(2023).all() and table["geography_level"].eq("town").all()
+    assert table["assisted_percent_after"].tolist() == pytest.approx([10.0, 12.0, 7.0, 12.0])
+    # A town table without its allocating step is an error, not a guess.
+    with pytest.raises(ValueError):
+        scenario_run._allocation_table("s", 2023, state, steps[:1])

@@ -12,12 +12,13 @@ the region's eligible towns (f̃_km = f_km / Σ_m f_km):
 - ``deficit``: the assisted units the town lacks to reach 10% of its housing,
   max(0, 0.10 · U_m − assisted_m).
 
-The factors follow Open Communities Alliance (2020), *Out of Balance*, and New Jersey's
-2024 fair-share formula (P.L. 2024, c. 2, the "A4" law): need is spread by size, wealth and
-lack of affordable homes. Towns can be excluded (already at 10%, hosting an R/ECAP, or above
-a poverty rate). Caps (a share of the town's households, an absolute number) are enforced by
-water-filling: capped towns keep their cap and the rest is re-spread over the others, until
-no town is over its cap or every town is capped (the remainder is reported as unplaced).
+The factors follow Open Communities Alliance (2020), *Fair Share Housing Model for
+Connecticut*, and New Jersey's 2024 fair-share formula (P.L. 2024, c. 2, the "A4" law):
+need is spread by size, wealth and lack of affordable homes. Towns can be excluded (already
+at 10%, hosting an R/ECAP, or above a poverty rate). Caps (a share of the town's households,
+an absolute number) are enforced by water-filling: capped towns keep their cap and the rest
+is re-spread over the others, until no town is over its cap or every town is capped (the
+remainder is reported as unplaced).
 
 **Gap to 10%.** A_m = max(0, ⌈0.10 · U_m − assisted_m⌉): every town brought to the 8-30g
 threshold.
@@ -64,7 +65,13 @@ ALLOCATION_COLUMNS = [
     "cap",
     "units",
     "assisted_percent_after",
+    "step",
+    "step_number",
 ]
+
+#: Scenario steps that allocate units by town (each adds a town table to the scenario's
+#: fair_share_allocation.csv rows, marked with ``step`` and ``step_number``).
+ALLOCATION_STEPS = ("fair_share", "gap_to_threshold")
 
 TOWN_COLUMNS = (
     "town_geoid",

@@ -23,7 +23,8 @@ from .uncertainty import interval, point_counts, simulate_tract_counts
 
 log = logging.getLogger(__name__)
 
-#: Columns of scenarios.csv, in order (the contract, docs/outputs.md).
+#: Columns of scenarios.csv, in order: the contract's, then the ACS year of the tracts the
+#: scenario ran on (docs/outputs.md).
 SCENARIO_COLUMNS = [
     "scenario",
     "metric",
@@ -34,6 +35,7 @@ SCENARIO_COLUMNS = [
     "delta",
     "delta_ci_low",
     "delta_ci_high",
+    "year",
 ]
 
 #: Columns of scenario_tracts.csv, in order (docs/outputs.md).
@@ -378,10 +380,12 @@ def _outcome_areas(tracts: pd.DataFrame) -> Iterator[tuple[str, str, np.ndarray]
                 yield level, str(geography_id), tracts.index.get_indexer(members)
 
 
-def compare(name: str, baseline: Measured, scenario: Measured, level: float) -> pd.DataFrame:
+def compare(
+    name: str, baseline: Measured, scenario: Measured, level: float, *, year: int
+) -> pd.DataFrame:
     """scenarios.csv rows: each outcome in both, Δ and its interval from the paired draws
     (re-centred on the point Δ as in :func:`uncertainty.interval`), and Δ's Monte Carlo
-    p-value (:func:`delta_p_value`) in ``delta_p_value``."""
+    p-value (:func:`delta_p_value`) in ``delta_p_value``; ``year`` is the tracts' ACS year."""
     rows = []
     for key, (value, draws) in scenario.values.items():
         if key not in baseline.values:
@@ -395,7 +399,8 @@ def compare(name: str, baseline: Measured, scenario: Measured, level: float) -> 
         rows.append(
             {"scenario": name, "metric": key[0], "geography_level": key[1],
              "geography_id": key[2], "baseline": base, "value": value, "delta": delta,
-             "delta_ci_low": low, "delta_ci_high": high, "delta_p_value": p_value}
+             "delta_ci_low": low, "delta_ci_high": high, "year": year,
+             "delta_p_value": p_value}
         )  # fmt: skip
     return pd.DataFrame(rows, columns=[*SCENARIO_COLUMNS, "delta_p_value"])
 
@@ -427,6 +432,7 @@ TEST_COLUMNS = [
     "delta_p_value",
     "delta_p_value_adjusted",
     "differs_from_zero",
+    "year",
 ]
 
 
@@ -523,13 +529,13 @@ class PreparedRun:
         scenario's step k draws from the same stream), measure, and compare."""
         after_point = scenarios.apply_scenario(self.base_point, self.context, steps, seed=None)
         after_drawn = scenarios.apply_scenario(self.base_drawn, self.context, steps, seed=self.seed)
-        compared = compare(name, baseline, self._measure(after_point, after_drawn),
-                           self.interval_level)  # fmt: skip
         year = int(self.tracts["year"].iloc[0])
+        compared = compare(name, baseline, self._measure(after_point, after_drawn),
+                           self.interval_level, year=year)  # fmt: skip
         return ScenarioResult(
             table=compared[SCENARIO_COLUMNS],
             tests=delta_tests(compared, self.interval_level),
-            allocation=_allocation_table(name, year, after_point),
+            allocation=_allocation_table(name, year, after_point, steps),
             tracts=_tract_table(
                 name, year, self.tracts, self.base_point, after_point, after_drawn, self.recaps
             ),
@@ -573,10 +579,25 @@ def prepare_run(
     )
 
 
-def _allocation_table(name: str, year: int, state: scenarios.State) -> pd.DataFrame:
+def _allocation_table(
+    name: str, year: int, state: scenarios.State, steps: Sequence[Mapping[str, object]]
+) -> pd.DataFrame:
+    """The town tables of the scenario's allocation steps, each marked with its step and
+    the step's 1-based position in the scenario (the steps append them in order)."""
     if not state.allocations:
         return pd.DataFrame(columns=allocation.ALLOCATION_COLUMNS)
-    table = pd.concat(state.allocations, ignore_index=True)
+    allocating = [
+        (position, str(step["step"]))
+        for position, step in enumerate(steps, start=1)
+        if step["step"] in allocation.ALLOCATION_STEPS
+    ]
+    table = pd.concat(
+        [
+            part.assign(step=kind, step_number=position)
+            for part, (position, kind) in zip(state.allocations, allocating, strict=True)
+        ],
+        ignore_index=True,
+    )
     share = table["assisted_units"] / table["housing_units"].where(table["housing_units"] > 0)
     after = (table["assisted_units"] + table["units"]) / table["housing_units"].where(
         table["housing_units"] > 0

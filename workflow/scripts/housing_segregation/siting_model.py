@@ -151,6 +151,18 @@ PREDICTORS = (
     "median_income_10k",
     "log_density",
 )
+#: Columns of the race-neutral counterfactual, per program and tract.
+COUNTERFACTUAL_COLUMNS = [
+    "program",
+    "geoid",
+    "region",
+    "observed_units",
+    "fitted_units",
+    "counterfactual_units",
+    "minority_share_10pp",
+    "regional_minority_share_10pp",
+]
+
 #: The terms set to their regional mean in the race-neutral counterfactual.
 RACE_TERMS = ("minority_share_10pp",)
 #: What one unit of each term is (for tables and the summary).
@@ -974,20 +986,10 @@ def fit_siting_models(
             return pd.DataFrame(columns=columns)
         return pd.concat(frames, ignore_index=True)[columns]
 
-    counterfactual_columns = [
-        "program",
-        "geoid",
-        "region",
-        "observed_units",
-        "fitted_units",
-        "counterfactual_units",
-        "minority_share_10pp",
-        "regional_minority_share_10pp",
-    ]
     return SitingResults(
         coefficients=pd.concat([m.coefficients for m in models.values()], ignore_index=True),
         fit=pd.concat([m.fit for m in models.values()], ignore_index=True),
-        counterfactual=stacked(counterfactuals, counterfactual_columns),
+        counterfactual=stacked(counterfactuals, COUNTERFACTUAL_COLUMNS),
         dropped=stacked(dropped, ["program", "geoid", "reason"]),
         dropped_levels=stacked(
             levels, ["program", "fixed_effect_column", "level", "n_tracts", "reason"]

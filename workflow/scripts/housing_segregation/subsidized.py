@@ -128,6 +128,14 @@ def town_assisted_share(
     return table[TOWN_SHARE_COLUMNS].sort_values(["year", "town_geoid"], ignore_index=True)
 
 
+#: The tract columns subsidized_by_tract.parquet keeps before its geometry and unit counts.
+BY_TRACT_ID_COLUMNS = [
+    "year", "geography_level", "geoid", "name", "state_fips", "state_name", "county_geoid",
+    "county_name", "town_geoid", "town_name", "planning_region_geoid", "planning_region_name",
+    "cbsa_geoid", "cbsa_name", "households",
+]  # fmt: skip
+
+
 def subsidized_by_tract(
     inventory: str | Path, tracts: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -143,12 +151,8 @@ def subsidized_by_tract(
     for problem, count in placed["location"].value_counts().items():
         log.info("%s: %d project(s) %s", Path(inventory).name, count, problem)
     units = assisted.units_by_tract(placed, tracts, year=year)
-    keep = [
-        "year", "geography_level", "geoid", "name", "state_fips", "state_name", "county_geoid",
-        "county_name", "town_geoid", "town_name", "planning_region_geoid",
-        "planning_region_name", "cbsa_geoid", "cbsa_name", "households",
-    ]  # fmt: skip
-    by_tract = tracts[[c for c in keep if c in tracts.columns] + ["geometry"]].merge(
+    keep = [c for c in BY_TRACT_ID_COLUMNS if c in tracts.columns]
+    by_tract = tracts[[*keep, "geometry"]].merge(
         units.drop(columns=["year", "geography_level"]), on="geoid", how="left", validate="1:1"
     )
     return gpd.GeoDataFrame(by_tract, geometry="geometry", crs=tracts.crs), placed
@@ -240,11 +244,15 @@ def fit_models(
     tracts: gpd.GeoDataFrame, by_tract: pd.DataFrame, settings: Mapping[str, str | None]
 ) -> siting_model.SitingResults:
     """The siting model of each of :data:`MODELLED_PROGRAMS`, with the config's family,
-    fixed effects, clusters and counterfactual region (``subsidized.model``)."""
+    fixed effects, clusters and counterfactual region (``subsidized.model``).
+
+    The coefficient and fit tables end with the tracts' ACS ``year`` and the state the model
+    is fitted to (``geography_level`` ``state``, ``geography_id``), the counterfactual with
+    ``year`` and ``geography_level`` ``tract``, so the states' tables stack unambiguously."""
     frame = tracts.merge(
         by_tract[["geoid", *MODELLED_PROGRAMS]], on="geoid", how="left", validate="1:1"
     )
-    return siting_model.fit_siting_models(
+    results = siting_model.fit_siting_models(
         frame,
         list(MODELLED_PROGRAMS),
         total_program=None,
@@ -252,6 +260,14 @@ def fit_models(
         fixed_effects=settings["fixed_effects"],
         cluster=settings["cluster"],
         region=settings["region"],
+    )
+    year = int(tracts["year"].iloc[0])
+    state = {"year": year, "geography_level": "state",
+             "geography_id": str(tracts["state_fips"].iloc[0])}  # fmt: skip
+    return results._replace(
+        coefficients=results.coefficients.assign(**state),
+        fit=results.fit.assign(**state),
+        counterfactual=results.counterfactual.assign(year=year, geography_level="tract"),
     )
 
 
