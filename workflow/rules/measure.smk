@@ -32,7 +32,12 @@ rule collect_indices:
             for state, year in state_years()
         ],
     output:
-        table=f"{RESULTS}/tables/indices.csv",
+        table=report(
+            f"{RESULTS}/tables/indices.csv",
+            caption="../report/indices.rst",
+            category="Measurement",
+            subcategory="Tables",
+        ),
     log:
         f"{RESULTS}/logs/collect_indices.log",
     conda:

@@ -1,15 +1,22 @@
 # Figures, the provenance record and the manifest of the results version.
 
+from housing_segregation.captions import figure_files, figure_subcategory
+
 
 rule map_nonwhite_share:
     input:
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/nonwhite_share_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/nonwhite_share_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/nonwhite_share.rst",
+            category="Measurement",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/map_nonwhite_share_{{state}}_{{year}}.log",
@@ -26,11 +33,16 @@ rule plot_dissimilarity:
     input:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/dissimilarity_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/dissimilarity_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/dissimilarity.rst",
+            category="Measurement",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_dissimilarity_{{state}}_{{year}}.log",
@@ -47,11 +59,16 @@ rule plot_multiscalar_profile:
     input:
         indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/multiscalar_profile_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/multiscalar_profile_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/multiscalar_profile.rst",
+            category="Measurement",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_multiscalar_profile_{{state}}_{{year}}.log",
@@ -68,8 +85,13 @@ rule map_recaps:
     input:
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/recaps_{{state}}_{{year}}", ".png", ".svg", ".pdf"
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/recaps_{{state}}_{{year}}", ".png", ".svg", ".pdf"
+            ),
+            caption="../report/recaps.rst",
+            category="Measurement",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/map_recaps_{{state}}_{{year}}.log",
@@ -92,7 +114,11 @@ rule record_provenance:
             *scenario_tables(),
         ],
     output:
-        provenance=f"{RESULTS}/provenance.json",
+        provenance=report(
+            f"{RESULTS}/provenance.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         f"{RESULTS}/logs/record_provenance.log",
     conda:
@@ -113,8 +139,16 @@ rule map_town_assisted_share:
         town_shares=latest_town_shares,
         town_boundaries=latest_town_boundaries,
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/town_assisted_share_{{state}}", ".png", ".svg", ".pdf"
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/town_assisted_share_{{state}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/town_assisted_share.rst",
+            category="Subsidized housing",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/map_town_assisted_share_{{state}}.log",
@@ -131,11 +165,16 @@ rule plot_siting_shares:
     input:
         metrics=f"{RESULTS}/data/siting_metrics_{{state}}_{{year}}.csv",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/siting_shares_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/siting_shares_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/siting_shares.rst",
+            category="Subsidized housing",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_siting_shares_{{state}}_{{year}}.log",
@@ -152,11 +191,16 @@ rule plot_siting_model:
     input:
         coefficients=f"{RESULTS}/data/siting_model_{{state}}_{{year}}.csv",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/siting_model_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/siting_model_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/siting_model.rst",
+            category="Subsidized housing",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_siting_model_{{state}}_{{year}}.log",
@@ -174,11 +218,16 @@ rule plot_scenario_deltas:
         parts=scenario_state_parts("scenarios"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/scenario_deltas_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/scenario_deltas_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/scenario_deltas.rst",
+            category="Scenarios",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_scenario_deltas_{{state}}_{{year}}.log",
@@ -199,11 +248,16 @@ rule map_fair_share:
         allocation=f"{RESULTS}/data/scenarios/allocation_{{state}}_{{year}}_{{scenario}}.csv",
         town_boundaries=latest_town_boundaries,
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/fair_share_{{state}}_{{year}}_{{scenario}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/fair_share_{{state}}_{{year}}_{{scenario}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/fair_share.rst",
+            category="Scenarios",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/map_fair_share_{{state}}_{{year}}_{{scenario}}.log",
@@ -223,11 +277,16 @@ rule map_recap_changes:
         scenarios=scenario_state_parts("scenarios"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/scenario_recaps_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/scenario_recaps_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/scenario_recaps.rst",
+            category="Scenarios",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/map_recap_changes_{{state}}_{{year}}.log",
@@ -246,11 +305,16 @@ rule plot_scenario_sensitivity:
         parts=scenario_state_parts("sweep"),
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
     output:
-        figure=multiext(
-            f"{RESULTS}/figures/scenario_sensitivity_{{state}}_{{year}}",
-            ".png",
-            ".svg",
-            ".pdf",
+        figure=report(
+            multiext(
+                f"{RESULTS}/figures/scenario_sensitivity_{{state}}_{{year}}",
+                ".png",
+                ".svg",
+                ".pdf",
+            ),
+            caption="../report/scenario_sensitivity.rst",
+            category="Scenarios",
+            subcategory=figure_subcategory,
         ),
     log:
         f"{RESULTS}/logs/plot_scenario_sensitivity_{{state}}_{{year}}.log",
@@ -264,11 +328,31 @@ rule plot_scenario_sensitivity:
         "../scripts/plot_scenario_sensitivity.py"
 
 
+rule write_captions:
+    input:
+        figures=figure_files(version_outputs()),
+    output:
+        captions=f"{RESULTS}/figures/captions.md",
+    log:
+        f"{RESULTS}/logs/write_captions.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        config=resolved_config,
+        version=VERSION,
+    script:
+        "../scripts/write_captions.py"
+
+
 rule write_manifest:
     input:
         version_outputs(),
     output:
-        manifest=f"{RESULTS}/MANIFEST.sha256",
+        manifest=report(
+            f"{RESULTS}/MANIFEST.sha256",
+            caption="../report/manifest.rst",
+            category="Provenance",
+        ),
     log:
         f"{RESULTS}/logs/write_manifest.log",
     conda:

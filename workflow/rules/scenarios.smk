@@ -79,7 +79,12 @@ rule collect_scenarios:
     input:
         unpack(scenario_parts),
     output:
-        tables=scenario_tables(),
+        tables=report(
+            scenario_tables(),
+            caption="../report/scenario_tables.rst",
+            category="Scenarios",
+            subcategory="Tables",
+        ),
     log:
         f"{RESULTS}/logs/collect_scenarios.log",
     conda:

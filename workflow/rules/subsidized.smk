@@ -91,7 +91,12 @@ rule collect_subsidized:
     input:
         unpack(subsidized_parts),
     output:
-        tables=subsidized_tables(),
+        tables=report(
+            subsidized_tables(),
+            caption="../report/subsidized_tables.rst",
+            category="Subsidized housing",
+            subcategory="Tables",
+        ),
     log:
         f"{RESULTS}/logs/collect_subsidized.log",
     conda:
