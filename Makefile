@@ -8,7 +8,7 @@ CORES ?= all
 ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format dryrun clean-venv
+.PHONY: run report test lint format dryrun audit freeze clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -21,9 +21,27 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(ARGS)
 
+## report: Snakemake's report of the results version that `make run` made with the same
+## ARGS: every figure and table with its caption, zipped (open report/report.html inside).
+## It goes beside the version folders, which it never changes; REPORT sets another path.
+REPORT ?= results/report.zip
+report: $(STAMP)
+	$(BIN)/snakemake --report $(REPORT) $(ARGS)
+
 ## test: lint, format checks, Snakemake lint and dry run, and the whole pytest suite
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## audit: re-verify a results version (VERSION=...; default latest): its outputs and raw
+## inputs against their recorded hashes, then a rerun into .audit/ compared file by file.
+## FROZEN=frozen/<version>.tar.gz audits from a freeze archive, with no network.
+audit: $(STAMP)
+	$(BIN)/python -m housing_segregation.audit check $(VERSION) --cores $(CORES) \
+		$(if $(FROZEN),--frozen $(FROZEN))
+
+## freeze: pack a version's raw inputs, lock files and records into frozen/<version>.tar.gz
+freeze: $(STAMP)
+	$(BIN)/python -m housing_segregation.audit freeze $(VERSION)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,13 +10,18 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/acquire.smk"
 include: "workflow/rules/normalise.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/subsidized.smk"
 include: "workflow/rules/scenarios.smk"
+include: "workflow/rules/tables.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/factsheet.smk"
 
 
 rule all:

@@ -13,10 +13,12 @@ from housing_segregation.config import (
     ConfigError,
     boundary_vintage,
     code_fingerprint,
+    config_fingerprint,
     load_schema,
     results_version,
     tract_crosswalk_for,
     validate_config,
+    validate_scenarios,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -409,3 +411,43 @@ def test_single_digit_state_strings_are_padded(raw_config, schema):
 )
 def test_unlisted_years_use_the_first_vintage_in_todays_layout(year, expected):
     assert boundary_vintage({"boundary_vintages": {}}, year, "tract") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scenarios_schema() -> dict:
+    return load_schema(ROOT / "workflow" / "schemas" / "scenarios.schema.yaml")
+
+
+@pytest.fixture
+def scenarios_document() -> dict:
+    with open(ROOT / "config" / "scenarios.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_scenario_order_is_kept_and_enters_the_version(
+    config, scenarios_document, scenarios_schema
+):
+    """Tables and figures list scenarios in file order, so reordering the file is another
+    version; the order survives provenance.json's sorted keys as a list."""
+    resolved = validate_scenarios(scenarios_document, scenarios_schema, "scenarios.yaml")
+    assert resolved["order"] == list(scenarios_document["scenarios"])
+    reordered = copy.deepcopy(scenarios_document)
+    reordered["scenarios"] = dict(reversed(list(reordered["scenarios"].items())))
+    again = validate_scenarios(reordered, scenarios_schema, "scenarios.yaml")
+    assert again["order"] == resolved["order"][::-1]
+    first = with_changes(config, scenarios={**config["scenarios"], "resolved": resolved})
+    second = with_changes(config, scenarios={**config["scenarios"], "resolved": again})
+    assert config_fingerprint(first) != config_fingerprint(second)
+    moved = with_changes(first, scenarios={**first["scenarios"], "file": "elsewhere.yaml"})
+    assert config_fingerprint(moved) == config_fingerprint(first)
+
+
+def test_a_sweep_of_an_undefined_scenario_is_named(scenarios_document, scenarios_schema):
+    scenarios_document["sweeps"][0]["scenario"] = "no_such_scenario"
+    with pytest.raises(ConfigError, match=r"scenarios.yaml key 'sweeps.0': scenario 'no_such"):
+        validate_scenarios(scenarios_document, scenarios_schema, "scenarios.yaml")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from housing_segregation.paths import mirror_file, point_latest_at
+from housing_segregation.paths import mirror_file, point_latest_at, raw_root
 
 
 def test_latest_moves_only_when_every_output_exists(tmp_path):
@@ -47,3 +47,11 @@ def test_mirror_file_takes_the_first_candidate_present(tmp_path):
 def test_mirror_file_names_every_path_looked_for(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"tract_500k\.zip, .*tract_500k\.geojson"):
         mirror_file(tmp_path, ["b/tract_500k.zip", "b/tract_500k.geojson"])
+
+
+def test_raw_root_is_the_folder_above_the_layout_path():
+    layout_path = "census-api/acs5_2023_tract_state09.json"
+    assert raw_root(f"/data/mirror/{layout_path}", layout_path) == Path("/data/mirror/")
+    assert raw_root(layout_path, layout_path) == Path(".")
+    with pytest.raises(ValueError, match="is not at census-api/acs5_2023"):
+        raw_root("/data/other.json", layout_path)

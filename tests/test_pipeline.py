@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 import urllib.parse
 import zipfile
@@ -197,6 +198,7 @@ def test_outputs_are_versioned_and_complete(mirror_run):
         "figures/recaps_09_2019.png",
         "figures/recaps_09_2023.png",
         "figures/multiscalar_profile_09_2023.png",
+        "figures/factsheet_09_2023.pdf",
         "data/recaps_09_2023.parquet",
         "tables/subsidized_by_tract.parquet",
         "tables/siting_metrics.csv",
@@ -392,7 +394,10 @@ SCENARIO_COLUMNS = [
 def test_scenario_tables(mirror_run):
     tables = mirror_run / "results" / "latest" / "tables"
     scenarios = pd.read_csv(tables / "scenarios.csv", dtype={"geography_id": str})
-    assert list(scenarios.columns) == SCENARIO_COLUMNS
+    # The contract's columns first, in order; added columns (the year) after them.
+    assert list(scenarios.columns)[: len(SCENARIO_COLUMNS)] == SCENARIO_COLUMNS
+    assert list(scenarios.columns)[len(SCENARIO_COLUMNS) :] == ["year"]
+    assert set(scenarios["year"]) == {2023}
     presets = yaml.safe_load((ROOT / "config" / "scenarios.yaml").read_text())["scenarios"]
     assert list(dict.fromkeys(scenarios["scenario"])) == list(presets)
     assert np.allclose(scenarios["delta"], scenarios["value"] - scenarios["baseline"],
@@ -434,6 +439,7 @@ def test_scenario_tables(mirror_run):
     assert (fair["units"] <= fair["cap"] + 1e-9).all()
     gap = allocation[allocation["scenario"] == "gap_to_10_percent"]
     assert gap["units"].sum() == 41_737  # the 8-30g gap of the 2019 list
+    assert set(gap["step"]) == {"gap_to_threshold"} and set(fair["step"]) == {"fair_share"}
 
     sweeps = pd.read_csv(tables / "scenario_sensitivity.csv", dtype={"geography_id": str})
     take_up = sweeps[
@@ -532,21 +538,72 @@ def test_provenance_records_inputs_and_never_the_key(mirror_run, shared_data):
             assert API_KEY_SENTINEL.encode() not in path.read_bytes(), path
 
 
+def audit(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`make audit` / `make freeze` as a reviewer runs them in ``workdir``."""
+    return subprocess.run(
+        [sys.executable, "-m", "housing_segregation.audit", *args],
+        cwd=workdir, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 @pytest.mark.e2e
-def test_rerun_does_nothing_and_rebuild_is_byte_identical(mirror_run, shared_data):
+def test_rerun_does_nothing_and_the_audit_reproduces_every_output(mirror_run, shared_data):
+    """The audit reruns the version from its recorded config and inputs into a scratch
+    folder: every figure (PNG, SVG, PDF), table and data file comes out byte-identical."""
     args = ("--config", f"mirror={shared_data}", "years=[2019,2023]", *FEWER_DRAWS)
     again = snakemake(mirror_run, "--dry-run", *args)
     assert again.returncode == 0, again.stderr
     assert "Nothing to be done" in again.stdout + again.stderr
     version_dir = (mirror_run / "results" / "latest").resolve()
-    before = digests(version_dir)
-    manifest = (version_dir / "MANIFEST.sha256").read_bytes()
-    assert len(before) >= 9
-    shutil.rmtree(mirror_run / "results")
-    rebuilt = snakemake(mirror_run, "--cores", "2", *args)
-    assert rebuilt.returncode == 0, rebuilt.stderr[-5000:]
-    assert digests(version_dir) == before
-    assert (version_dir / "MANIFEST.sha256").read_bytes() == manifest
+    manifest = (version_dir / "MANIFEST.sha256").read_text()
+    listed = [line.split("  ", 1)[1] for line in manifest.splitlines()]
+    assert {Path(path).suffix for path in listed} >= {".png", ".svg", ".pdf", ".csv", ".parquet"}
+    result = audit(mirror_run, "check", "--cores", "2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    for path in listed:
+        assert f"PASS  output    {path}" in lines
+    assert lines[-1].startswith(f"audit of {version_dir.name}: PASS (0 failed")
+    rerun_dir = mirror_run / ".audit" / version_dir.name / "run" / "results" / version_dir.name
+    assert (rerun_dir / "MANIFEST.sha256").read_text() == manifest
+
+
+@pytest.mark.e2e
+def test_the_audit_names_a_changed_output_or_raw_input_byte(mirror_run, tmp_path):
+    """Runs after the passing audit, whose rerun it reuses."""
+    version = (mirror_run / "results" / "latest").resolve().name
+    table = mirror_run / "results" / version / "tables" / "indices.csv"
+    original = table.read_bytes()
+    table.write_bytes(original[:100] + bytes([original[100] ^ 1]) + original[101:])
+    try:
+        changed = audit(mirror_run, "check", "--reuse-scratch", "--cores", "2")
+    finally:
+        table.write_bytes(original)
+    assert changed.returncode == 1, changed.stderr[-3000:]
+    assert "FAIL  output    tables/indices.csv: here differs from MANIFEST.sha256" in changed.stdout
+    assert "PASS  output    tables/scenarios.csv" in changed.stdout
+
+    # A frozen archive, packed twice to the same bytes, with one raw input byte changed.
+    frozen = tmp_path / "frozen.tar.gz"
+    digests_of_packs = []
+    for _ in range(2):
+        packed = audit(mirror_run, "freeze", "--output", str(frozen))
+        assert packed.returncode == 0, packed.stderr[-3000:]
+        digests_of_packs.append(hashlib.sha256(frozen.read_bytes()).hexdigest())
+    assert digests_of_packs[0] == digests_of_packs[1]
+    with tarfile.open(frozen) as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    acs = tmp_path / "unpacked" / version / "inputs" / "census-api" / "acs5_2023_tract_state09.json"
+    acs.write_text(acs.read_text().replace('"2833"', '"2834"', 1))
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(tampered, "w:gz") as archive:
+        archive.add(tmp_path / "unpacked" / version, arcname=version)
+    result = audit(mirror_run, "check", "--frozen", str(tampered), "--scratch", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert "FAIL  input     census-api/acs5_2023_tract_state09.json: " in result.stdout, (
+        result.stdout[-3000:]
+    )
+    assert "FAIL  rerun" in result.stdout and "not attempted" in result.stdout
 
 
 class CensusLikeServer(http.server.ThreadingHTTPServer):
@@ -709,3 +766,94 @@ def test_changed_input_under_the_same_version_is_refused(mirror_run, shared_data
     assert "census-api/acs5_2023_tract_state09.json" in result.stderr + result.stdout
     assert "never rewritten" in result.stderr + result.stdout
     assert table.read_bytes() == before
+
+
+@pytest.mark.e2e
+def test_every_table_has_a_matching_schema_and_the_headlines_are_rendered(mirror_run):
+    """Each table under tables/ has its data dictionary beside it, naming its columns in
+    order with a type and a description, and carrying a year and a geography; the headline
+    renderings exist, state their units and source, and carry no time stamp."""
+    tables = mirror_run / "results" / "latest" / "tables"
+    data_tables = sorted([*tables.glob("*.csv"), *tables.glob("*.parquet")])
+    assert len(data_tables) >= 13
+    for table in data_tables:
+        schema_file = table.with_name(f"{table.stem}.schema.json")
+        assert schema_file.is_file(), schema_file.name
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
+        names = [field["name"] for field in schema["fields"]]
+        if table.suffix == ".csv":
+            header = table.read_text(encoding="utf-8").split("\n", 1)[0]
+            assert header.split(",") == names, table.name
+        else:
+            assert list(pd.read_parquet(table).columns) == names, table.name
+        assert all(field["type"] and field["description"] for field in schema["fields"])
+        assert {"year", "geography_level"} <= set(names), table.name
+        assert set(schema.get("primaryKey", [])) <= set(names), table.name
+    assert not list(tables.glob("*.txt.schema.json"))
+    for name, source in (
+        ("indices_headline.md", "indices.csv"),
+        ("scenarios_headline.md", "scenarios.csv"),
+        ("siting_headline.md", "siting_metrics.csv"),
+    ):
+        text = (tables / name).read_text(encoding="utf-8")
+        assert f"Source: `tables/{source}`" in text, name
+        assert "Units:" in text and "rounded to" in text and "Year(s):" in text, name
+        assert "\n| " in text, name
+        assert not re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text), name
+    headline = (tables / "indices_headline.md").read_text(encoding="utf-8")
+    assert "## Connecticut (09), ACS 2019" in headline
+    assert "## Connecticut (09), ACS 2023" in headline
+
+
+@pytest.mark.e2e
+def test_report_and_captions_cover_every_figure(mirror_run, shared_data, tmp_path):
+    """`make report`: Snakemake's report of the run holds every figure (all three formats),
+    table and provenance file, each with a caption; figures/captions.md lists every figure
+    of the version with its caption and alt text."""
+    latest = (mirror_run / "results" / "latest").resolve()
+    figures = sorted(path.stem for path in (latest / "figures").glob("*.png"))
+    assert len(figures) >= 15
+    factsheets = sorted(path.stem for path in (latest / "figures").glob("factsheet_*.pdf"))
+    assert factsheets == ["factsheet_09_2023"]
+    captions = (latest / "figures" / "captions.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## ", captions, flags=re.M)[1:]
+    assert sorted(section.split("\n", 1)[0] for section in sections) == sorted(figures + factsheets)
+    for section in sections:
+        stem = section.split("\n", 1)[0]
+        files = f"`{stem}.pdf`" if stem in factsheets else (
+            f"`{stem}.png`, `{stem}.svg`, `{stem}.pdf`"
+        )  # fmt: skip
+        assert f"- Files: {files}\n" in section
+        alt_text = re.search(r"^\*\*Alt text\.\*\* (\S.+)$", section, flags=re.M)
+        assert alt_text and len(alt_text.group(1)) > 100, stem
+        assert "**Caption.**" in section and "Data:" in section, stem
+    report = tmp_path / "report.zip"
+    result = snakemake(
+        mirror_run, "--report", str(report), "--config", f"mirror={shared_data}",
+        "years=[2019,2023]", *FEWER_DRAWS,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-5000:]
+    with zipfile.ZipFile(report) as archive:
+        assert archive.testzip() is None
+        stored = {name.rsplit("/", 1)[-1] for name in archive.namelist()}
+        html = archive.read("report/report.html").decode("utf-8")
+    for stem in figures:
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf"} <= stored, stem
+    assert "factsheet_09_2023.pdf" in stored
+    tables = {
+        path.name
+        for path in (latest / "tables").iterdir()
+        if path.suffix in {".csv", ".parquet", ".txt", ".md", ".json"}
+    }
+    assert len(tables) >= 13 + 13 + 3  # tables, their data dictionaries, headline tables
+    assert tables <= stored
+    assert {"provenance.json", "MANIFEST.sha256"} <= stored
+    for category in ("Measurement", "Subsidized housing", "Scenarios", "Provenance",
+                     "Fact sheet", "Headline tables"):  # fmt: skip
+        assert f'"{category}"' in html, category
+    for period in ("2015", "2019"), ("2019", "2023"):  # subcategories: state and ACS period
+        assert re.search(rf"CT \(09\), ACS {period[0]}(\\u2013|–){period[1]}", html), period
+    # Every result has its caption, the workflow its description.
+    assert '"caption": ""' not in html
+    assert html.count("American Community Survey") >= len(figures)
+    assert "docs/methods.md" in html

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from housing_segregation.provenance import manifest_lines, write_manifest
+from housing_segregation.provenance import manifest_lines, seed_record, write_manifest
 
 
 def test_manifest_lists_computed_files_in_sha256sum_format(tmp_path):
@@ -29,3 +29,15 @@ def test_manifest_lists_computed_files_in_sha256sum_format(tmp_path):
 def test_an_empty_version_has_no_manifest(tmp_path):
     with pytest.raises(ValueError, match="no output files under tables, figures, data"):
         manifest_lines(tmp_path)
+
+
+def test_seed_record_names_each_state_year_stream():
+    config = {"uncertainty": {"seed": 7}, "states": ["09", "44"], "years": [2019, 2023]}
+    record = seed_record(config)
+    assert record["uncertainty.seed"] == 7
+    assert record["state_year_streams"] == {
+        "09_2019": [7, 2019, 9],
+        "09_2023": [7, 2023, 9],
+        "44_2019": [7, 2019, 44],
+        "44_2023": [7, 2023, 44],
+    }

@@ -15,12 +15,16 @@ from housing_segregation import hud, paths
 from housing_segregation.acs import api_variables
 from housing_segregation.paths import point_latest_at
 from housing_segregation.provenance import check_inputs_unchanged
+from housing_segregation.table_markdown import HEADLINES
+from housing_segregation.table_markdown import headline_files as rendered_headlines
+from housing_segregation.table_schemas import has_schema, schema_path
 from housing_segregation.config import (
     boundary_vintage,
     cbsa_delineation_vintage,
     code_fingerprint,
     load_schema,
     results_version,
+    state_year_seed,
     tract_crosswalk_for,
     validate_config,
     validate_scenarios,
@@ -525,15 +529,15 @@ def subsidized_tables():
 
 def scenario_names():
     """The scenarios the run measures (config scenarios.run, or every one of the file)."""
-    resolved = config["scenarios"]["resolved"]["scenarios"]
+    defined = config["scenarios"]["resolved"]["order"]
     selected = config["scenarios"]["run"]
-    unknown = [name for name in selected or [] if name not in resolved]
+    unknown = [name for name in selected or [] if name not in defined]
     if unknown:
         raise ValueError(
             f"config key 'scenarios.run': {unknown} not in {config['scenarios']['file']}; "
-            f"defined: {', '.join(resolved)}"
+            f"defined: {', '.join(defined)}"
         )
-    return list(selected) if selected is not None else list(resolved)
+    return list(selected) if selected is not None else list(defined)
 
 
 def sweep_names():
@@ -575,11 +579,9 @@ def scenario_settings(wildcards):
     return {
         "region": settings["region"],
         "spatial_indices": settings["spatial_indices"],
-        "seed": [
-            config["uncertainty"]["seed"],
-            int(wildcards.year),
-            int(wildcards.state),
-        ],
+        "seed": state_year_seed(
+            config["uncertainty"]["seed"], wildcards.state, wildcards.year
+        ),
         "interval_level": config["uncertainty"]["level"],
         "groups": config["groups"],
         "reference_group": config["reference_group"],
@@ -700,6 +702,52 @@ def scenario_tables():
     return [f"{RESULTS}/tables/{name}" for name in tables]
 
 
+def factsheets():
+    """One fact sheet per state, of the run's latest year."""
+    year = max(config["years"])
+    return [
+        f"{RESULTS}/figures/factsheet_{state}_{year}.pdf" for state in config["states"]
+    ]
+
+
+def factsheet_inputs(wildcards):
+    """The tables a state's fact sheet draws on: measurement always; siting, the town list
+    and the scenarios where the run has them."""
+    state, year = wildcards.state, wildcards.year
+    inputs = {
+        "tracts": f"{RESULTS}/data/tracts_{state}_{year}.parquet",
+        "recaps": f"{RESULTS}/data/recaps_{state}_{year}.parquet",
+        "indices": f"{RESULTS}/data/indices_{state}_{year}.csv",
+    }
+    if (state, int(year)) in subsidized_state_years():
+        inputs["siting"] = f"{RESULTS}/data/siting_metrics_{state}_{year}.csv"
+    if state in town_list_states():
+        inputs["town_shares"] = latest_town_shares(wildcards)
+    if (state, int(year)) in scenario_state_years():
+        inputs["scenarios"] = scenario_state_parts("scenarios")(wildcards)
+        inputs["allocation"] = scenario_state_parts("allocation")(wildcards)
+    return inputs
+
+
+def scenario_step_kinds(wildcards):
+    """Scenario -> the kinds of its steps, for the fact sheet's agenda panels."""
+    resolved = config["scenarios"]["resolved"]["scenarios"]
+    return {
+        name: [step["step"] for step in resolved[name]["steps"]]
+        for name in scenario_names()
+    }
+
+
+def factsheet_source_line(wildcards):
+    """The fact sheet's sources besides the ACS: the inventory, HUD and the town list."""
+    sources = []
+    if (wildcards.state, int(wildcards.year)) in subsidized_state_years():
+        sources.append(siting_source_line(wildcards))
+    if wildcards.state in town_list_states():
+        sources.append(fair_share_source_line(wildcards))
+    return "; ".join(sources) or "no subsidized-housing data"
+
+
 def final_outputs():
     """Everything a run makes: the version's outputs and their manifest."""
     return [*version_outputs(), f"{RESULTS}/MANIFEST.sha256"]
@@ -719,5 +767,33 @@ def version_outputs():
         outputs.append(f"{RESULTS}/figures/siting_model_{state}_{year}.png")
     for state in town_list_states():
         outputs.append(f"{RESULTS}/figures/town_assisted_share_{state}.png")
-    outputs += scenario_tables() + scenario_figures()
+    outputs += scenario_tables() + scenario_figures() + factsheets()
+    # The captions of the figures above (report.smk: write_captions).
+    outputs.append(f"{RESULTS}/figures/captions.md")
+    # The tables' data dictionaries and headline renderings (tables.smk).
+    outputs += table_schema_files() + headline_files()
     return outputs
+
+
+def version_tables():
+    """Every table file the run writes under tables/ (the collect_* rules' outputs)."""
+    return [f"{RESULTS}/tables/indices.csv", *subsidized_tables(), *scenario_tables()]
+
+
+def schema_tables():
+    """The run's tables that have a data dictionary (CSV and Parquet, not the .txt)."""
+    return [table for table in version_tables() if has_schema(table)]
+
+
+def table_schema_files():
+    return [schema_path(table) for table in schema_tables()]
+
+
+def headline_files():
+    return rendered_headlines(version_tables())
+
+
+def headline_sources():
+    """The tables the headline renderings read (indices.csv always, for the area names)."""
+    wanted = {"indices.csv", *HEADLINES.values()}
+    return [table for table in version_tables() if Path(table).name in wanted]

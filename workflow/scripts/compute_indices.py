@@ -4,6 +4,7 @@ import geopandas as gpd
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from housing_segregation.config import state_year_seed
 from housing_segregation.logs import log_to
 from housing_segregation.measure import compute_indices, write_indices_csv
 
@@ -20,12 +21,11 @@ with threadpool_limits(limits=1):
         minimum_units=snakemake.params.minimum_units,
         draws=snakemake.params.uncertainty["draws"],
         interval_level=snakemake.params.uncertainty["level"],
-        # Each state-year draws its own reproducible stream, whatever order jobs run in.
-        seed=[
+        seed=state_year_seed(
             snakemake.params.uncertainty["seed"],
-            int(snakemake.wildcards.year),
-            int(snakemake.wildcards.state),
-        ],
+            snakemake.wildcards.state,
+            snakemake.wildcards.year,
+        ),
         centroids=np.column_stack([centroids.x, centroids.y]),
         unit_areas=tracts.geometry.area.to_numpy(),
         radii=snakemake.params.radii,

@@ -179,6 +179,10 @@ def validate_scenarios(document: Mapping[str, Any] | None, schema: dict, source:
     names = [sweep["name"] for sweep in resolved["sweeps"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"{source} key 'sweeps': sweep names repeat: {names}")
+    # Tables and figures list scenarios in file order. A mapping's order is lost where keys
+    # are sorted (provenance.json), so the order is kept as a list, which the version
+    # hash sees: reordering the file makes another version.
+    resolved["order"] = list(resolved["scenarios"])
     return resolved
 
 
@@ -242,6 +246,10 @@ def config_fingerprint(config: Mapping[str, Any]) -> str:
     only whether a mirror is used is recorded."""
     hashed = {key: value for key, value in config.items() if key not in TRANSPORT_KEYS}
     hashed["input_source"] = "mirror" if config.get("mirror") else "download"
+    scenarios = hashed.get("scenarios")
+    if isinstance(scenarios, Mapping) and "resolved" in scenarios:
+        # The scenarios' content is hashed; the file they were read from is not analysis.
+        hashed["scenarios"] = {key: v for key, v in scenarios.items() if key != "file"}
     return _digest(json.dumps(hashed, sort_keys=True, default=str).encode())
 
 
@@ -270,6 +278,12 @@ def code_fingerprint(root: str | Path, paths: Iterable[str] = CODE_PATHS) -> str
     """Short hash over the code files' paths and contents (see ``code_files``)."""
     listing = "".join(f"{path}\0{digest}\n" for path, digest in code_files(root, paths).items())
     return _digest(listing.encode())
+
+
+def state_year_seed(seed: int, state: str, year: int | str) -> list[int]:
+    """The random stream of one state-year, ``[seed, year, state]``: its own, reproducible
+    whatever order jobs run in; the indices and the scenarios' baseline share it."""
+    return [int(seed), int(year), int(state)]
 
 
 def results_version(config: Mapping[str, Any], code_hash: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import geopandas as gpd
 import mapclassify
@@ -12,10 +13,14 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.patheffects import withStroke
 from shapely.geometry import Point
 from shapely.ops import polylabel
 
 from . import style
+
+#: Closer than this, two map labels would overlap at the maps' scale.
+NEAR_LABEL_METRES = 15_000
 
 #: Class breaks (upper bounds, percent) of the share maps: fixed, so years compare.
 SHARE_BREAKS = (10, 25, 50, 75, 100)
@@ -41,80 +46,118 @@ def _area_kind(county_names: pd.Series) -> str:
     return "planning regions" if county_names.str.endswith("Planning Region").all() else "counties"
 
 
+def share_class_layer(ax: plt.Axes, tracts: gpd.GeoDataFrame) -> list[Patch]:
+    """Tracts shaded by their share of residents not non-Hispanic white, in the fixed classes
+    of :data:`SHARE_BREAKS`; tracts without residents hatched. Returns the legend entries,
+    each class with its tract count."""
+    populated = tracts[tracts["total"] > 0]
+    empty = tracts[~(tracts["total"] > 0)]
+    shares = 100 * populated["nonwhite"] / populated["total"]
+    classes = mapclassify.UserDefined(shares, bins=list(SHARE_BREAKS))
+    colours = plt.get_cmap(style.SEQUENTIAL_CMAP)(np.linspace(0.12, 0.95, len(SHARE_BREAKS)))
+    populated.assign(cls=classes.yb).plot(
+        ax=ax,
+        column="cls",
+        cmap=ListedColormap(colours),
+        vmin=0,
+        vmax=len(colours) - 1,
+        linewidth=0.1,
+        edgecolor="white",
+    )
+    if not empty.empty:
+        empty.plot(ax=ax, color="#d9d9d9", hatch="///", edgecolor="#999999", linewidth=0.1)
+    lower = (0, *SHARE_BREAKS[:-1])
+    handles = [
+        Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
+              label=f"{lo}–{hi}%  ({tract_count_label(count)})")
+        for i, (lo, hi, count) in enumerate(zip(lower, SHARE_BREAKS, classes.counts, strict=True))
+    ]  # fmt: skip
+    if not empty.empty:
+        handles.append(
+            Patch(facecolor="#d9d9d9", hatch="///", edgecolor="#999999",
+                  label=f"no residents  ({tract_count_label(len(empty))})")
+        )  # fmt: skip
+    return handles
+
+
+def largest_place_labels(
+    ax: plt.Axes,
+    places: gpd.GeoDataFrame,
+    *,
+    weight: str,
+    name: str,
+    count: int = 6,
+    avoid: Sequence[Point] = (),
+) -> None:
+    """Label the ``count`` places with the most ``weight`` (residents, homes): the major
+    cities a reader looks for first. A label within 15 km of a point of ``avoid`` (another
+    label, wide but one line high) moves a line above or below it."""
+    for _, place in places.nlargest(count, weight).iterrows():
+        point = label_point(place.geometry)
+        offset = (0.0, 0.0)
+        near = [other for other in avoid if point.distance(other) < NEAR_LABEL_METRES]
+        if near:
+            other = min(near, key=point.distance)
+            offset = (0.0, 10.0 if point.y > other.y else -10.0)
+        ax.annotate(place[name], (point.x, point.y), xytext=offset,
+                    textcoords="offset points", ha="center", va="center", fontsize=6.5,
+                    color="#111111", fontstyle="italic",
+                    path_effects=[withStroke(linewidth=2.2, foreground="white")])  # fmt: skip
+
+
+def tract_towns(tracts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Towns (county subdivisions) as the union of their tracts, with their residents."""
+    return tracts.dissolve(by="town_name", as_index=False, aggfunc={"total": "sum"})
+
+
+def area_outline_layer(
+    ax: plt.Axes, tracts: gpd.GeoDataFrame, *, fontsize: float = 7
+) -> tuple[Line2D, list[Point]]:
+    """Outlines of the tracts' counties or planning regions, labelled; returns the legend
+    entry and where the labels are."""
+    areas = tracts.dissolve(by=["county_geoid", "county_name"], as_index=False)
+    areas.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
+    points = []
+    for _, area in areas.iterrows():
+        point = label_point(area.geometry)
+        points.append(point)
+        ax.annotate(
+            short_area_name(area["county_name"]),
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color="#111111",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
+    entry = Line2D(
+        [], [], color="#222222", linewidth=0.9, label=_area_kind(tracts["county_name"]).capitalize()
+    )
+    return entry, points
+
+
 def nonwhite_share_map(
     tracts: gpd.GeoDataFrame, *, boundary_file: str, analysis_version: str
 ) -> plt.Figure:
     """Choropleth of the share of residents who are not non-Hispanic white, by tract."""
     year = int(tracts["year"].iloc[0])
     state = tracts["state_name"].iloc[0]
-    populated = tracts[tracts["total"] > 0].copy()
-    populated["nonwhite_pct"] = 100 * populated["nonwhite"] / populated["total"]
-    empty = tracts[~(tracts["total"] > 0)]
-    classes = mapclassify.UserDefined(populated["nonwhite_pct"], bins=list(SHARE_BREAKS))
-    colours = plt.get_cmap(style.SEQUENTIAL_CMAP)(np.linspace(0.12, 0.95, len(SHARE_BREAKS)))
-    majority = populated["nonwhite_pct"] >= 50
+    populated = tracts[tracts["total"] > 0]
+    majority = populated["nonwhite"] >= populated["total"] / 2
     share_tracts = majority.mean()
     share_people = populated.loc[majority, "nonwhite"].sum() / populated["nonwhite"].sum()
 
     with plt.rc_context(style.RC):
         fig, ax = plt.subplots(figsize=(7.5, 6.0))
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
-        populated.assign(cls=classes.yb).plot(
-            ax=ax,
-            column="cls",
-            cmap=ListedColormap(colours),
-            vmin=0,
-            vmax=len(colours) - 1,
-            linewidth=0.1,
-            edgecolor="white",
+        handles = share_class_layer(ax, tracts)
+        outline, area_labels = area_outline_layer(ax, tracts)
+        handles.append(outline)
+        largest_place_labels(
+            ax, tract_towns(tracts), weight="total", name="town_name", avoid=area_labels
         )
-        if not empty.empty:
-            empty.plot(ax=ax, color="#d9d9d9", hatch="///", edgecolor="#999999", linewidth=0.1)
-        areas = tracts.dissolve(by=["county_geoid", "county_name"], as_index=False)
-        areas.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
-        for _, area in areas.iterrows():
-            point = label_point(area.geometry)
-            ax.annotate(
-                short_area_name(area["county_name"]),
-                (point.x, point.y),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="#111111",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
-            )
         ax.set_axis_off()
         ax.set_aspect("equal")
-        lower = (0, *SHARE_BREAKS[:-1])
-        handles = [
-            Patch(
-                facecolor=colours[i],
-                edgecolor="#666666",
-                linewidth=0.3,
-                label=f"{lo}–{hi}%  ({tract_count_label(count)})",
-            )
-            for i, (lo, hi, count) in enumerate(
-                zip(lower, SHARE_BREAKS, classes.counts, strict=True)
-            )
-        ]
-        if not empty.empty:
-            handles.append(
-                Patch(
-                    facecolor="#d9d9d9",
-                    hatch="///",
-                    edgecolor="#999999",
-                    label=f"no residents  ({tract_count_label(len(empty))})",
-                )
-            )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color="#222222",
-                linewidth=0.9,
-                label=_area_kind(tracts["county_name"]).capitalize(),
-            )
-        )
         ax.legend(
             handles=handles,
             title="Residents not non-Hispanic white\n(% of tract population)",
@@ -370,6 +413,7 @@ def appeals_map(towns: gpd.GeoDataFrame, *, list_year: int, analysis_version: st
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
         towns.plot(ax=ax, color=[colours[c] for c in classes], edgecolor="white",
                    linewidth=0.4)  # fmt: skip
+        largest_place_labels(ax, towns, weight="housing_units", name="town_name")
         ax.set_axis_off()
         ax.set_aspect("equal")
         counts = np.bincount(classes, minlength=len(colours))

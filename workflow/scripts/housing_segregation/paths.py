@@ -26,6 +26,15 @@ def download_record_path(layout_path: str, root: str | Path = RAW_CACHE) -> Path
     return Path(root) / "download-records" / f"{layout_path}.json"
 
 
+def raw_root(local_path: str | Path, layout_path: str) -> Path:
+    """The raw cache or mirror a raw input belongs to: ``local_path`` is
+    ``<root>/<layout_path>``."""
+    local = Path(local_path).as_posix()
+    if not local.endswith(layout_path):
+        raise ValueError(f"{local_path} is not at {layout_path} in a raw-input layout")
+    return Path(local[: -len(layout_path)] or ".")
+
+
 def mirror_file(mirror: str | Path, candidates: list[str]) -> str:
     """The first of ``candidates`` (layout paths) present in the mirror, as a path.
 

@@ -10,9 +10,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .config import code_files
+from .config import code_files, state_year_seed
 from .download import sha256_file
-from .paths import download_record_path
+from .paths import download_record_path, raw_root
 
 #: Packages whose versions are recorded (the project's direct dependencies).
 RECORDED_PACKAGES = (
@@ -68,7 +68,7 @@ def input_record(
         "sha256": sha256_file(local_path),
     }
     # The file sits at <root>/<layout_path>; its download record at <root>/download-records/.
-    root = Path(local_path.as_posix()[: -len(layout_path)] or ".")
+    root = raw_root(local_path, layout_path)
     origin = _download_fields(download_record_path(layout_path, root=root), record["sha256"])
     if from_mirror:
         record.update({"source": "mirror", "mirror_path": str(local_path)})
@@ -149,6 +149,25 @@ def software_versions(packages: Iterable[str] = RECORDED_PACKAGES) -> dict[str, 
     return versions
 
 
+def seed_record(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The configured seed and the stream every state-year of the run draws from."""
+    seed = config["uncertainty"]["seed"]
+    return {
+        "uncertainty.seed": seed,
+        "state_year_streams": {
+            f"{state}_{year}": state_year_seed(seed, state, year)
+            for state in config["states"]
+            for year in config["years"]
+        },
+        "derivation": (
+            "numpy.random.default_rng(stream): the ACS margin-of-error draws of a state-year "
+            "use its stream [seed, year, state]; each area's significance test "
+            "[*stream, area index, test index] (from 0); each scenario step "
+            "[*stream, step number] (from 1)"
+        ),
+    }
+
+
 def build_provenance(
     *,
     version: str,
@@ -164,6 +183,7 @@ def build_provenance(
         "results_version": version,
         "inputs": sorted(inputs, key=lambda record: record["layout_path"]),
         "config": dict(config),
+        "seeds": seed_record(config),
         "code": code_files(workflow_root),
         "software": software_versions(),
         "platform": platform.platform(),

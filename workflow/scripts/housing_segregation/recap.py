@@ -5,7 +5,7 @@ inputs and raises ``ValueError`` naming the offending argument, column or tract.
 
 References
 ----------
-- HUD, *AFFH Data Documentation* (AFFH-T data, 2017 and 2020 editions), section
+- HUD, *AFFH Data Documentation* (AFFH-T data, 2017 and 2019 editions), section
   "Racially or Ethnically Concentrated Areas of Poverty (R/ECAPs)": a tract is an R/ECAP
   if its non-white population is 50 percent or more and its poverty rate is 40 percent or
   more "or is three or more times the average tract poverty rate for the

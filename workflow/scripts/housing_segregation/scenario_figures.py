@@ -17,16 +17,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from . import style
+from .figures import largest_place_labels
 
 #: Fair-share map classes: lower edges of new units per town (a town with none is grey).
 ALLOCATION_BREAKS = (1, 100, 250, 500, 1000)
-
-
-def _acs_source(year: int) -> str:
-    return (
-        f"U.S. Census Bureau, American Community Survey {style.acs_period(year)} 5-year "
-        "estimates, tables B03002, C17002 and B25003"
-    )
 
 
 def _state_rows(table: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -90,7 +84,7 @@ def delta_chart(
             f"Change in the statewide dissimilarity index per scenario, 90% intervals from "
             f"{draws:,} Monte Carlo draws; ACS {style.acs_period(year)}",
         )
-        style.source_line(fig, f"Source: {_acs_source(year)}; {source}. Scenarios: "
+        style.source_line(fig, f"Source: {style.acs_source(year)}; {source}. Scenarios: "
                                 f"config/scenarios.yaml. Analysis: housing-segregation "
                                 f"{analysis_version}.")  # fmt: skip
     return fig
@@ -134,6 +128,7 @@ def allocation_map(
                           linewidth=0.0)  # fmt: skip
         regions = towns.dissolve(by="region_geoid", as_index=False)
         regions.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+        largest_place_labels(ax, towns, weight="households", name="town_name")
         ax.set_axis_off()
         ax.set_aspect("equal")
         counts = np.bincount(classes, minlength=len(colours))
@@ -160,7 +155,7 @@ def allocation_map(
         )
         style.source_line(
             fig,
-            f"Source: {source}; {_acs_source(year)}; town boundaries: U.S. Census Bureau "
+            f"Source: {source}; {style.acs_source(year)}; town boundaries: U.S. Census Bureau "
             f"cartographic boundary files. Analysis: housing-segregation {analysis_version}.",
         )
     return fig
@@ -249,7 +244,7 @@ def recap_change_map(
             "the CBSA mean;\nthe light bars hold today's thresholds. Point estimates; ACS "
             f"{style.acs_period(year)}",
         )
-        style.source_line(fig, f"Source: {_acs_source(year)}; {source}. Analysis: "
+        style.source_line(fig, f"Source: {style.acs_source(year)}; {source}. Analysis: "
                                 f"housing-segregation {analysis_version}.")  # fmt: skip
     return fig
 
@@ -310,7 +305,7 @@ def sensitivity_chart(
             "Statewide change in dissimilarity as one scenario parameter varies; bands: 90% "
             "Monte Carlo intervals",
         )
-        style.source_line(fig, f"Source: {_acs_source(year)}; {source}. Scenarios: "
+        style.source_line(fig, f"Source: {style.acs_source(year)}; {source}. Scenarios: "
                                 f"config/scenarios.yaml. Analysis: housing-segregation "
                                 f"{analysis_version}.")  # fmt: skip
     return fig

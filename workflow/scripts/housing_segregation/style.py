@@ -76,6 +76,14 @@ def acs_period(year: int) -> str:
     return f"{year - 4}–{year}"
 
 
+def acs_source(year: int) -> str:
+    """The ACS tables every segregation and scenario figure rests on."""
+    return (
+        f"U.S. Census Bureau, American Community Survey {acs_period(year)} 5-year "
+        "estimates, tables B03002, C17002 and B25003"
+    )
+
+
 def label(group: str) -> str:
     return GROUP_LABELS.get(group, group.replace("_", " "))
 

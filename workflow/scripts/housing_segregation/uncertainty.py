@@ -3,9 +3,9 @@
 Each ACS count is drawn from a gamma distribution with the published estimate as its mean
 and MOE / 1.645 as its standard error (the ACS MOEs are 90% intervals; Census Bureau,
 *Understanding and Using American Community Survey Data*, 2020, ch. 7). A gamma keeps draws
-non-negative and is the maximum-entropy choice for a positive quantity with known mean and
-variance (as in Spielman & Folch 2015, "Reducing uncertainty in the American Community
-Survey through data-driven regionalization", PLoS ONE). Only the parts of a partition are
+non-negative and, for counts well above their standard error, is close to the normal that
+the published interval implies; it matches the estimate's mean and variance exactly. Only
+the parts of a partition are
 drawn; every total is the sum of its drawn parts, so counts stay consistent with totals.
 """
 
