@@ -56,9 +56,9 @@ API_KEY_SENTINEL = "sentinel-census-key-0123456789"
 #: (1,000 draws, 999 permutations), to keep the suite under 15 minutes with four full runs;
 #: the code paths and the arithmetic are the same at any number.
 FEWER_DRAWS = (
-    "uncertainty={draws: 200}",
-    "inference={bias_correction_draws: 100, permutations: 99}",
-    "scenarios={draws: 100, sweep_draws: 30}",
+    "uncertainty={draws: 100}",
+    "inference={bias_correction_draws: 50, permutations: 49}",
+    "scenarios={draws: 50, sweep_draws: 20}",
 )
 #: Runs that test something else leave the scenarios out.
 NO_SCENARIOS = "scenarios={run: []}"
