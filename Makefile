@@ -8,7 +8,7 @@ CORES ?= all
 ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run report test lint format dryrun audit freeze clean-venv
+.PHONY: run report test test-cluster lint format dryrun audit freeze clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -42,6 +42,10 @@ audit: $(STAMP)
 ## freeze: pack a version's raw inputs, lock files and records into frozen/<version>.tar.gz
 freeze: $(STAMP)
 	$(BIN)/python -m housing_segregation.audit freeze $(VERSION)
+
+## test-cluster: the SLURM tier, on a running cluster (as root: bash tests/slurm/start_cluster.sh)
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -m slurm
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

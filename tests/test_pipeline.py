@@ -111,6 +111,15 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     assert "resources/crosswalks/ct_tract_2020_to_2022.csv" in result.stdout
     assert "download_state_source" in result.stdout
     assert "resources/ct-housing/assisted_housing_projects.csv" in result.stdout
+    # The `download` target fetches the same inputs and computes nothing.
+    fetch_only = snakemake(workdir, "--dry-run", "download", "--config", "years=[2019,2023]")
+    assert fetch_only.returncode == 0, fetch_only.stderr
+    planned = re.findall(r"^(?:local)?rule (\w+):", fetch_only.stdout, flags=re.M)
+    assert set(planned) == {
+        "download", "download_acs", "download_boundaries", "download_crosswalk",
+        "download_cbsa_delineation", "download_state_source",
+    }  # fmt: skip
+    assert "resources/census-api/acs5_2019_tract_state09.json" in fetch_only.stdout
 
 
 def test_hud_sources_are_downloaded_into_the_raw_layout_when_configured(tmp_path_factory):

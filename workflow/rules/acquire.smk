@@ -7,6 +7,7 @@
 
 # Downloads need the network, which cluster compute nodes often lack.
 localrules:
+    download,
     download_acs,
     download_boundaries,
     download_crosswalk,
@@ -16,6 +17,13 @@ localrules:
     download_hud_vouchers,
     download_hud_lihtc,
     download_hud_lihtc_geocodes,
+
+
+# `snakemake download`: every raw input of the run, and nothing else (e.g. on a login node,
+# before the computation runs offline on compute nodes).
+rule download:
+    input:
+        list(raw_inputs_used().values()),
 
 
 rule download_acs:

@@ -78,7 +78,10 @@ def state_years():
 def measurement_threads(wildcards):
     """The cores shared among the state-year measurement jobs: with several jobs each gets
     one and they run side by side; a single job gets them all for its simulations."""
-    cores = workflow.cores if isinstance(workflow.cores, int) else 1
+    # Under a cluster executor the run has no core total (workflow.cores raises): one each,
+    # unless a profile sets the threads (profiles/slurm/).
+    cores = workflow.resource_settings.cores
+    cores = cores if isinstance(cores, int) else 1
     return max(1, cores // len(state_years()))
 
 
