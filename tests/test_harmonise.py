@@ -1,0 +1,181 @@
+"""Tests for housing_segregation.harmonise: counts carried from 2010 onto 2020 tracts.
+
+Every fixture here is synthetic, with its expected values worked out by hand in comments;
+tobler's areal interpolation is the oracle of the overlay weights."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+from tobler.area_weighted import area_interpolate
+
+from housing_segregation.harmonise import (
+    check_weights,
+    interpolate_counts,
+    overlay_weights,
+    read_tract_relationships,
+)
+
+HEADER = (
+    "OID_TRACT_20|GEOID_TRACT_20|NAMELSAD_TRACT_20|AREALAND_TRACT_20|AREAWATER_TRACT_20|"
+    "MTFCC_TRACT_20|FUNCSTAT_TRACT_20|OID_TRACT_10|GEOID_TRACT_10|NAMELSAD_TRACT_10|"
+    "AREALAND_TRACT_10|AREAWATER_TRACT_10|MTFCC_TRACT_10|FUNCSTAT_TRACT_10|AREALAND_PART|"
+    "AREAWATER_PART"
+)
+
+
+def relationship_file(tmp_path, rows: list[str]):
+    """A synthetic file in the layout of the Census tab20_tract20_tract10 files."""
+    path = tmp_path / "tab20_tract20_tract10_st09.txt"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def row(geoid_20, geoid_10, land_10, water_10, land_part, water_part):
+    return (
+        f"1|{geoid_20}|T|0|0|G5020|S|2|{geoid_10}|T|{land_10}|{water_10}|G5020|S|"
+        f"{land_part}|{water_part}"
+    )
+
+
+def test_relationship_shares_are_of_land_area(tmp_path):
+    # 2010 tract A (land 1,000 m²) splits 750/250 into 2020 tracts X and Y; its 30 m² of
+    # water in Y do not count. B is unchanged. W has no land: shared by total area, 40/40.
+    # A touching sliver of A in Z has no area and is dropped. Tract 44… is another state.
+    path = relationship_file(
+        tmp_path,
+        [
+            row("09001000101", "09001000100", 1000, 30, 750, 0),
+            row("09001000102", "09001000100", 1000, 30, 250, 30),
+            row("09001000103", "09001000100", 1000, 30, 0, 0),
+            row("09001000200", "09001000200", 500, 0, 500, 0),
+            row("09001990100", "09001990000", 0, 80, 0, 40),
+            row("09001990200", "09001990000", 0, 80, 0, 40),
+            row("44001000100", "44001000100", 10, 0, 10, 0),
+        ],
+    )
+    weights = read_tract_relationships(path, state="09")
+    assert weights.to_dict("records") == [
+        {"source_geoid": "09001000100", "target_geoid": "09001000101", "weight": 0.75},
+        {"source_geoid": "09001000100", "target_geoid": "09001000102", "weight": 0.25},
+        {"source_geoid": "09001000200", "target_geoid": "09001000200", "weight": 1.0},
+        {"source_geoid": "09001990000", "target_geoid": "09001990100", "weight": 0.5},
+        {"source_geoid": "09001990000", "target_geoid": "09001990200", "weight": 0.5},
+    ]
+    check_weights(weights, ["09001000100", "09001000200", "09001990000"], source=str(path))
+
+
+def test_a_bad_relationship_file_is_named(tmp_path):
+    path = relationship_file(tmp_path, [row("09001000100", "09001000100", "n/a", 0, 5, 0)])
+    with pytest.raises(ValueError, match=r"st09.txt line 2: AREALAND_TRACT_10 'n/a' is not"):
+        read_tract_relationships(path, state="09")
+    other = tmp_path / "other.txt"
+    other.write_text("GEOID|X\n1|2\n")
+    with pytest.raises(ValueError, match="not a 2020-to-2010 tract relationship file"):
+        read_tract_relationships(other, state="09")
+    with pytest.raises(ValueError, match="no 2010 tract of state 44"):
+        read_tract_relationships(path, state="44")
+
+
+def test_counts_and_moes_move_in_shares():
+    # Source A (100 people, MOE 30) splits 0.75/0.25 into X and Y; B (40, MOE 40) is all Y.
+    # X = 75, MOE 0.75·30 = 22.5; Y = 25 + 40 = 65, MOE sqrt(7.5² + 40²) = sqrt(1656.25).
+    counts = pd.DataFrame({"geoid": ["A", "B"], "total": [100, 40], "total_moe": [30.0, 40.0]})
+    weights = pd.DataFrame(
+        {
+            "source_geoid": ["A", "A", "B"],
+            "target_geoid": ["X", "Y", "Y"],
+            "weight": [0.75, 0.25, 1.0],
+        }
+    )
+    moved = interpolate_counts(counts, weights, ["total"])
+    assert moved["total"].to_dict() == {"X": 75.0, "Y": 65.0}
+    assert moved.loc["X", "total_moe"] == 22.5
+    assert moved.loc["Y", "total_moe"] == pytest.approx(math.sqrt(1656.25))
+    # An unknown MOE in a share leaves the target's MOE unknown.
+    counts.loc[1, "total_moe"] = np.nan
+    moved = interpolate_counts(counts, weights, ["total"])
+    assert moved.loc["X", "total_moe"] == 22.5 and np.isnan(moved.loc["Y", "total_moe"])
+
+
+def test_weights_that_lose_or_make_people_are_refused():
+    weights = pd.DataFrame(
+        {"source_geoid": ["A", "A"], "target_geoid": ["X", "Y"], "weight": [0.75, 0.2]}
+    )
+    with pytest.raises(ValueError, match=r"the shares of tract A add to 0\.950000, not 1"):
+        check_weights(weights, ["A"], source="synthetic")
+    with pytest.raises(ValueError, match=r"no shares for 1 tract\(s\), e.g. B"):
+        check_weights(weights.assign(weight=[0.75, 0.25]), ["A", "B"], source="synthetic")
+
+
+def squares(ids, boxes):
+    return gpd.GeoDataFrame({"geoid": ids}, geometry=[box(*b) for b in boxes], crs="EPSG:5070")
+
+
+def test_overlay_shares_match_tobler():
+    # Synthetic: 2010 tracts are two 2 km × 1 km strips; 2020 tracts split the plane at
+    # x = 1.5 km. Strip S (x 0–2 km) puts 3/4 of its area in L and 1/4 in R; T (2–4 km) all
+    # in R. With S = 400 people and T = 100: L = 300, R = 100 + 100 = 200.
+    source = squares(["S", "T"], [(0, 0, 2000, 1000), (2000, 0, 4000, 1000)])
+    target = squares(["L", "R"], [(0, 0, 1500, 1000), (1500, 0, 4000, 1000)])
+    weights = overlay_weights(source, target)
+    assert weights.to_dict("records") == [
+        {"source_geoid": "S", "target_geoid": "L", "weight": 0.75},
+        {"source_geoid": "S", "target_geoid": "R", "weight": 0.25},
+        {"source_geoid": "T", "target_geoid": "R", "weight": 1.0},
+    ]
+    counts = source.assign(total=[400.0, 100.0])
+    moved = interpolate_counts(counts, weights, ["total"])
+    assert moved["total"].to_dict() == {"L": 300.0, "R": 200.0}
+    oracle = area_interpolate(counts, target, extensive_variables=["total"])
+    assert oracle["total"].tolist() == pytest.approx(moved.loc[["L", "R"], "total"].tolist())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=99), min_size=1, max_size=4, unique=True),
+    people=st.lists(st.integers(min_value=0, max_value=5000), min_size=3, max_size=3),
+)
+def test_overlay_conserves_people_and_agrees_with_tobler(cuts, people):
+    # Synthetic: three 100 m source strips re-cut at random x positions into target strips.
+    source = squares(["a", "b", "c"], [(0, 0, 100, 50), (100, 0, 200, 50), (200, 0, 300, 50)])
+    edges = [0, *sorted(3 * c for c in cuts), 300]
+    target = squares(
+        [f"t{i}" for i in range(len(edges) - 1)],
+        [(lo, 0, hi, 50) for lo, hi in pairwise(edges)],
+    )
+    weights = overlay_weights(source, target)
+    check_weights(weights, ["a", "b", "c"], source="synthetic")
+    counts = source.assign(total=[float(p) for p in people])
+    moved = interpolate_counts(counts, weights, ["total"])
+    assert moved["total"].sum() == pytest.approx(sum(people))
+    oracle = area_interpolate(counts, target, extensive_variables=["total"])
+    expected = oracle.set_index(target["geoid"])["total"].reindex(moved.index)
+    # Agreement to a millionth, relative: tobler's sums differ from exact arithmetic there.
+    assert moved["total"].tolist() == pytest.approx(expected.tolist(), rel=1e-6, abs=1e-6)
+
+
+def test_overlay_needs_one_projected_crs():
+    source = squares(["a"], [(0, 0, 1, 1)])
+    with pytest.raises(ValueError, match="one projected CRS"):
+        overlay_weights(source, source.to_crs("EPSG:4326"))
+
+
+def test_boundary_slivers_are_dropped_and_the_rest_rescaled():
+    # Synthetic: strip S (x 0–2,000 m) overlaps R by 10 m, 0.5% of its area: a drawing
+    # sliver under the 1% default, so all of S goes to L. At a 0.1% floor it stays.
+    source = squares(["S"], [(0, 0, 2000, 1000)])
+    target = squares(["L", "R"], [(0, 0, 1990, 1000), (1990, 0, 4000, 1000)])
+    assert overlay_weights(source, target).to_dict("records") == [
+        {"source_geoid": "S", "target_geoid": "L", "weight": 1.0}
+    ]
+    kept = overlay_weights(source, target, min_share=0.001)
+    assert kept["weight"].tolist() == pytest.approx([0.995, 0.005])
