@@ -31,6 +31,7 @@ EXAMPLE_STEMS = {
     "scenario_sensitivity": "scenario_sensitivity_09_2023",
     "fair_share": "fair_share_09_2023_fair_share_50k_relocation",
     "factsheet": "factsheet_09_2023",
+    "dissimilarity_timeseries": "dissimilarity_timeseries_09",
 }
 #: Caption files that are not a figure's: the workflow description and the tables'.
 OTHER_CAPTIONS = {
@@ -42,6 +43,7 @@ OTHER_CAPTIONS = {
     "manifest",
     "table_schemas",
     "headline_tables",
+    "indices_timeseries",
 }
 
 

@@ -19,9 +19,11 @@ from tobler.area_weighted import area_interpolate
 
 from housing_segregation.harmonise import (
     check_weights,
+    harmonised_tract_table,
     interpolate_counts,
     overlay_weights,
     read_tract_relationships,
+    timeseries_table,
 )
 
 HEADER = (
@@ -179,3 +181,46 @@ def test_boundary_slivers_are_dropped_and_the_rest_rescaled():
     ]
     kept = overlay_weights(source, target, min_share=0.001)
     assert kept["weight"].tolist() == pytest.approx([0.995, 0.005])
+
+
+def test_a_harmonised_table_has_the_target_tracts_and_the_source_counts():
+    # Synthetic: 2019 strips S (x 0–2 km) and T (2–4 km) onto 2023 tracts L (0–1.5 km) and
+    # R (1.5–4 km). S's 401 people split 3/4:1/4 = 300.75 and 100.25; T's 99 all go to R.
+    # Whole people keeping the total 500: L 301 (largest remainder .75), R 199.
+    # Its median income does not add up, so it is left empty.
+    source = squares(["S", "T"], [(0, 0, 2000, 1000), (2000, 0, 4000, 1000)]).assign(
+        year=2019, county_geoid="old", total=[401.0, 99.0], total_moe=[40.0, 30.0],
+        median_household_income=[50_000.0, 70_000.0], median_household_income_moe=[1.0, 1.0],
+    )  # fmt: skip
+    target = squares(["L", "R"], [(0, 0, 1500, 1000), (1500, 0, 4000, 1000)]).assign(
+        year=2023, county_geoid="new", total=[1.0, 2.0], total_moe=[1.0, 1.0],
+        median_household_income=[1.0, 2.0], median_household_income_moe=[1.0, 1.0],
+    )  # fmt: skip
+    table = harmonised_tract_table(source, target)
+    assert list(table.columns) == list(target.columns)
+    assert table["geoid"].tolist() == ["L", "R"]
+    assert table["year"].tolist() == [2019, 2019]
+    assert table["county_geoid"].tolist() == ["new", "new"]
+    assert table["total"].tolist() == [301, 199]
+    assert table["total_moe"].tolist() == pytest.approx([30.0, math.sqrt(10.0**2 + 30.0**2)])
+    assert table["median_household_income"].isna().all()
+    assert table.geometry.equals(target.geometry)
+
+
+def test_the_time_series_flags_each_row():
+    def rows(year, value):
+        return pd.DataFrame([{
+            "year": year, "geography_level": "state", "geography_id": "09",
+            "geography_name": "Connecticut", "unit_level": "tract", "index": "dissimilarity",
+            "group": "black_nh", "reference_group": "white_nh", "value": value, "n_units": 2,
+            "population": 10, "se": 0.01, "ci_low": value - 0.01, "ci_high": value + 0.01,
+        }])  # fmt: skip
+
+    series = timeseries_table(
+        [rows(2023, 0.6), rows(2019, 0.7)], [rows(2019, 0.65)], {2019: 2010, 2023: 2020}
+    )
+    assert series[["year", "value", "tract_geography", "harmonised"]].values.tolist() == [
+        [2019, 0.7, 2010, False],
+        [2019, 0.65, 2020, True],
+        [2023, 0.6, 2020, False],
+    ]

@@ -13,6 +13,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from housing_segregation import hud, paths
 from housing_segregation.acs import api_variables
+from housing_segregation.captions import (
+    figure_files,
+    figure_subcategory,
+    series_subcategory,
+)
 from housing_segregation.paths import point_latest_at
 from housing_segregation.provenance import check_inputs_unchanged
 from housing_segregation.table_markdown import HEADLINES
@@ -26,6 +31,7 @@ from housing_segregation.config import (
     results_version,
     state_year_seed,
     tract_crosswalk_for,
+    tract_decade,
     validate_config,
     validate_scenarios,
 )
@@ -68,6 +74,7 @@ wildcard_constraints:
     layer="tract|cousub",
     scenario=r"[a-z][a-z0-9_]*",
     sweep=r"[a-z][a-z0-9_]*",
+    variant=r"(harmonised/)?",
 
 
 def state_years():
@@ -759,6 +766,12 @@ def final_outputs():
 def version_outputs():
     """The version's tables, figures and provenance (the manifest lists what they leave)."""
     outputs = [f"{RESULTS}/tables/indices.csv", f"{RESULTS}/provenance.json"]
+    outputs += timeseries_tables()
+    if timeseries_tables():
+        outputs += [
+            f"{RESULTS}/figures/dissimilarity_timeseries_{state}.png"
+            for state in config["states"]
+        ]
     for state, year in state_years():
         outputs.append(f"{RESULTS}/figures/nonwhite_share_{state}_{year}.png")
         outputs.append(f"{RESULTS}/figures/dissimilarity_{state}_{year}.png")
@@ -780,7 +793,52 @@ def version_outputs():
 
 def version_tables():
     """Every table file the run writes under tables/ (the collect_* rules' outputs)."""
-    return [f"{RESULTS}/tables/indices.csv", *subsidized_tables(), *scenario_tables()]
+    return [
+        f"{RESULTS}/tables/indices.csv",
+        *timeseries_tables(),
+        *subsidized_tables(),
+        *scenario_tables(),
+    ]
+
+
+def year_decades():
+    """ACS year -> the census whose tracts its tables use (2010 or 2020)."""
+    return {year: tract_decade(config, year) for year in config["years"]}
+
+
+def harmonised_years():
+    """The run's years on older tracts than its latest year's: their counts are carried onto
+    the latest year's tracts for the time series."""
+    decades = year_decades()
+    latest = decades[max(decades)]
+    return [year for year in sorted(decades) if decades[year] < latest]
+
+
+def timeseries_tables():
+    """The time series of a run of several years."""
+    return (
+        [f"{RESULTS}/tables/indices_timeseries.csv"] if len(config["years"]) > 1 else []
+    )
+
+
+def harmonise_target(wildcards):
+    """The latest year's tract table: the geography of the time series."""
+    return f"{RESULTS}/data/tracts_{wildcards.state}_{max(config['years'])}.parquet"
+
+
+def timeseries_inputs(wildcards):
+    return {
+        "native": [f"{RESULTS}/data/indices_{s}_{y}.csv" for s, y in state_years()],
+        "harmonised": [
+            f"{RESULTS}/data/harmonised/indices_{s}_{y}.csv"
+            for s, y in state_years()
+            if y in harmonised_years()
+        ],
+    }
+
+
+def decades(wildcards):
+    return year_decades()
 
 
 def schema_tables():

@@ -1,15 +1,17 @@
 # Tidy tracts -> segregation indices per geography, gathered into tables/indices.csv.
 
 
+# variant: "" for each year's own tracts, "harmonised/" for an older year's counts carried
+# onto the latest year's tracts (timeseries.smk).
 rule compute_indices:
     input:
-        tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+        tracts=f"{RESULTS}/data/{{variant}}tracts_{{state}}_{{year}}.parquet",
     output:
-        indices=f"{RESULTS}/data/indices_{{state}}_{{year}}.csv",
+        indices=f"{RESULTS}/data/{{variant}}indices_{{state}}_{{year}}.csv",
     log:
-        f"{RESULTS}/logs/compute_indices_{{state}}_{{year}}.log",
+        f"{RESULTS}/logs/{{variant}}compute_indices_{{state}}_{{year}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/compute_indices_{{state}}_{{year}}.tsv"
+        f"{RESULTS}/benchmarks/{{variant}}compute_indices_{{state}}_{{year}}.tsv"
     conda:
         "../envs/pipeline.yaml"
     threads: measurement_threads

@@ -1,7 +1,5 @@
 # Figures, the provenance record and the manifest of the results version.
 
-from housing_segregation.captions import figure_files, figure_subcategory
-
 
 rule map_nonwhite_share:
     input:

@@ -61,6 +61,7 @@ FIGURE_KINDS = {
     "scenario_sensitivity": "scenario_sensitivity_{state}_{year}",
     "fair_share": "fair_share_{state}_{year}_{scenario}",
     "factsheet": "factsheet_{state}_{year}",
+    "dissimilarity_timeseries": "dissimilarity_timeseries_{state}",
 }
 DOCUMENT_KINDS = frozenset({"factsheet"})
 WILDCARD_PATTERNS = {"state": r"\d{2}", "year": r"\d{4}", "scenario": r"[a-z][a-z0-9_]*"}
@@ -112,15 +113,22 @@ def figure_kind(stem: str) -> tuple[str, dict[str, str]]:
     return matches[0]
 
 
-def figure_subcategory(wildcards: Any) -> str:
+def figure_subcategory(wildcards: Any, kind: str | None = None) -> str:
     """The report subcategory of a figure: its state and ACS period, e.g.
-    ``"CT (09), ACS 2019–2023"``; without a year (the town-list map) ``"CT (09), town lists"``.
+    ``"CT (09), ACS 2019–2023"``; without a year, ``"CT (09), time series"`` for the time
+    series and ``"CT (09), town lists"`` for the town-list map.
 
     ``wildcards`` is Snakemake's wildcards object or any object with those attributes."""
     state = str(wildcards.state)
     place = f"{STATE_ABBREVIATIONS[state]} ({state})" if state in STATE_ABBREVIATIONS else state
     year = getattr(wildcards, "year", None)
-    return f"{place}, ACS {acs_period(int(year))}" if year else f"{place}, town lists"
+    if year:
+        return f"{place}, ACS {acs_period(int(year))}"
+    return f"{place}, {'time series' if kind == 'dissimilarity_timeseries' else 'town lists'}"
+
+
+def series_subcategory(wildcards: Any) -> str:
+    return figure_subcategory(wildcards, kind="dissimilarity_timeseries")
 
 
 def figure_files(paths: Iterable[str]) -> list[str]:
@@ -248,7 +256,8 @@ def captions_markdown(
             f"## {entry.stem}",
             "",
             f"- Files: {files}",
-            f"- Area and period: {figure_subcategory(SimpleNamespace(**entry.wildcards))}",
+            f"- Area and period: "
+            f"{figure_subcategory(SimpleNamespace(**entry.wildcards), kind=entry.kind)}",
             "",
             "**Caption.**",
             "",

@@ -280,6 +280,12 @@ def code_fingerprint(root: str | Path, paths: Iterable[str] = CODE_PATHS) -> str
     return _digest(listing.encode())
 
 
+def tract_decade(config: Mapping[str, Any], year: int) -> int:
+    """The census whose tracts an ACS year's tables use: 2010 up to the 2019 end year (the
+    boundary vintage tells), 2020 after."""
+    return 2010 if boundary_vintage(config, int(year), "tract") < 2020 else 2020
+
+
 def state_year_seed(seed: int, state: str, year: int | str) -> list[int]:
     """The random stream of one state-year, ``[seed, year, state]``: its own, reproducible
     whatever order jobs run in; the indices and the scenarios' baseline share it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -584,5 +585,81 @@ def rate_ratio_chart(
             fig,
             f"Source: {source}; U.S. Census Bureau, American Community Survey. Analysis: "
             f"housing-segregation {analysis_version}.",
+        )
+    return fig
+
+
+def timeseries_chart(
+    series: pd.DataFrame, *, group: str, reference_group: str, analysis_version: str
+) -> plt.Figure:
+    """Small multiples of ``group``'s dissimilarity from ``reference_group`` over the years,
+    for the state and each region (or county) of the latest year's geography: filled dots on
+    that one geography (older years harmonised onto it), with their intervals; hollow dots
+    the older years on their own tracts, for comparison."""
+    rows = series[(series["index"] == "dissimilarity") & (series["group"] == group)
+                  & (series["reference_group"] == reference_group)]  # fmt: skip
+    latest = int(rows["tract_geography"].max())
+    common = rows[rows["tract_geography"] == latest]
+    native_older = rows[(rows["tract_geography"] < latest) & ~rows["harmonised"]]
+    level = next(
+        (lvl for lvl in ("planning_region", "county") if lvl in set(common["geography_level"])),
+        None,
+    )
+    if level is None or common["year"].nunique() < 2:
+        raise ValueError("time series: needs two years and a region or county level")
+    areas = [
+        *common.loc[common["geography_level"] == "state", "geography_id"].unique(),
+        *common[(common["geography_level"] == level) & (common["year"] == common["year"].max())]
+        .sort_values("value", ascending=False)["geography_id"],
+    ]  # fmt: skip
+    names = common.drop_duplicates("geography_id").set_index("geography_id")["geography_name"]
+    years = sorted(common["year"].unique())
+    span = max(years[-1] - years[0], 1)
+    columns = 5
+    grid_rows = -(-len(areas) // columns)
+    colour, marker = style.GROUP_STYLES.get(group, (style.OKABE_ITO["black"], "o"))
+    with plt.rc_context(style.RC):
+        height = 2.0 * grid_rows + 1.8
+        fig, axes = plt.subplots(grid_rows, columns, figsize=(7.5, height), sharex=True,
+                                 sharey=True, squeeze=False)  # fmt: skip
+        fig.subplots_adjust(left=0.09, right=0.99, top=1 - 1.25 / height, bottom=0.9 / height,
+                            hspace=0.45, wspace=0.12)  # fmt: skip
+        for ax in axes.flat[len(areas) :]:
+            ax.set_visible(False)
+        for ax, area in zip(axes.flat, areas, strict=False):
+            points = common[common["geography_id"] == area].sort_values("year")
+            ax.errorbar(points["year"], points["value"],
+                        yerr=[points["value"] - points["ci_low"],
+                              points["ci_high"] - points["value"]],
+                        fmt=f"{marker}-", color=colour, markersize=4, capsize=2,
+                        linewidth=1)  # fmt: skip
+            own = native_older[native_older["geography_id"] == area]
+            ax.scatter(own["year"] + 0.35, own["value"], facecolors="none", edgecolors=colour,
+                       marker=marker, s=18, linewidths=0.8)  # fmt: skip
+            ax.set_title(textwrap.fill(short_area_name(names[area]), 18), fontsize=7.5)
+            ax.set_xticks(years, [str(y) for y in years])
+            ax.set_xlim(years[0] - 0.25 * span, years[-1] + 0.25 * span)
+            ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("D (0–1)")
+        state = common[common["geography_level"] == "state"].set_index("year")["value"]
+        change = state[years[-1]] - state[years[0]]
+        style.headline(
+            fig,
+            f"{style.label(group).capitalize()}–white dissimilarity in {names[areas[0]]}: "
+            f"{state[years[0]]:.3f} in {years[0]}, {state[years[-1]]:.3f} in {years[-1]} "
+            f"({change:+.3f})".replace("-", "−").replace("−white", "-white"),
+            textwrap.fill(
+                f"ACS 5-year end years, all on {latest} tracts (older years' counts carried by "
+                f"area shares); bars: 90% intervals from the ACS margins of error; hollow dots: "
+                f"the older years on their own tracts",
+                110,
+            ),
+        )
+        style.source_line(
+            fig,
+            f"Source: U.S. Census Bureau, American Community Survey 5-year estimates, table "
+            f"B03002; cartographic tract boundaries of each year. Analysis: housing-segregation "
+            f"{analysis_version}.",
         )
     return fig

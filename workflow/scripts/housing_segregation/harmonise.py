@@ -31,6 +31,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .allocation import whole_units
+from .measure import INDEX_COLUMNS, sort_indices
+from .uncertainty import COMPOSITES
+
 #: The columns of the relationship file this module reads (it has more).
 RELATIONSHIP_COLUMNS = (
     "GEOID_TRACT_20",
@@ -160,3 +164,74 @@ def interpolate_counts(
             unknown = joined[f"{column}_moe"].isna().groupby(joined["target_geoid"]).any()
             result[f"{column}_moe"] = moe.mask(unknown)
     return pd.DataFrame(result).rename_axis("target_geoid")
+
+
+#: Estimates that do not add up over tracts (medians): left out of a harmonised table.
+INTENSIVE_COLUMNS = ("median_household_income",)
+
+
+def count_columns(tracts: pd.DataFrame) -> list[str]:
+    """The additive counts of a tract table: every estimate with a ``_moe`` column, but the
+    :data:`INTENSIVE_COLUMNS`."""
+    return [
+        column
+        for column in tracts.columns
+        if f"{column}_moe" in tracts and column not in INTENSIVE_COLUMNS
+    ]
+
+
+def harmonised_tract_table(
+    source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, *, min_share: float = OVERLAY_MIN_SHARE
+) -> gpd.GeoDataFrame:
+    """The ``source`` year's counts on the ``target`` year's tracts (both tract tables of one
+    state, as the normalisation stage writes them): the target's IDs, areas, geometry and
+    geography (towns, regions, CBSAs of the target year), the source's year, and its counts
+    carried by :func:`overlay_weights` of the two tables' tract polygons. Medians are left
+    empty: they do not add up. Counts are whole numbers that keep each state total."""
+    weights = overlay_weights(source, target, min_share=min_share)
+    check_weights(weights, source["geoid"].tolist(), source="tract overlay")
+    columns = count_columns(source)
+    moved = interpolate_counts(source, weights, columns)
+    table = target.drop(columns=[c for c in target.columns if c in moved or c.endswith("_moe")])
+    table = table.merge(moved, left_on="geoid", right_index=True, how="left")
+    # A target tract no source tract reaches (none in practice) has no residents.
+    table[list(moved.columns)] = table[list(moved.columns)].fillna(0.0)
+    # Whole people, as the tests of the measurement draw them: each count rounded keeping
+    # its state total (largest remainders), then the sums rebuilt from their rounded parts.
+    for column in columns:
+        table[column] = whole_units(table[column].to_numpy())
+    for name, parts in COMPOSITES.items():
+        if name in table and all(part in table for part in parts):
+            table[name] = table[list(parts)].sum(axis=1)
+    for column in INTENSIVE_COLUMNS:
+        if column in target:
+            table[column] = np.nan
+            table[f"{column}_moe"] = np.nan
+    table["year"] = int(source["year"].iloc[0])
+    return gpd.GeoDataFrame(table[list(target.columns)], geometry="geometry", crs=target.crs)
+
+
+#: Columns of tables/indices_timeseries.csv after the indices' own.
+TIMESERIES_COLUMNS = ["tract_geography", "harmonised"]
+
+
+def timeseries_table(
+    native: Sequence[pd.DataFrame], harmonised: Sequence[pd.DataFrame], decades: dict[int, int]
+) -> pd.DataFrame:
+    """Every year's indices on its own tracts (``harmonised`` False) and, for the years on
+    older tracts, on the latest year's tracts (True), with the tract geography (decade) of
+    each value: the rows of the latest decade are one series on one geography."""
+    latest = decades[max(decades)]
+    parts = [(sort_indices(table), False, table["year"].map(decades)) for table in native] + [
+        (sort_indices(table), True, latest) for table in harmonised
+    ]
+    table = pd.concat(
+        [rows.assign(tract_geography=decade, harmonised=flag) for rows, flag, decade in parts],
+        ignore_index=True,
+    )
+    if table["tract_geography"].isna().any():
+        raise ValueError("indices: a year without a tract geography")
+    table["tract_geography"] = table["tract_geography"].astype(int)
+    order = table["year"] * 2 + table["harmonised"].astype(int)
+    table = table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
+    return table[[*INDEX_COLUMNS, *TIMESERIES_COLUMNS]]

@@ -273,6 +273,7 @@ def _subsidized_by_tract_columns() -> list[str]:
 def table_specs() -> dict[str, TableSpec]:
     """Table file name -> its :class:`TableSpec`, for every table a run can write."""
     from . import allocation, assisted, scenario_run, siting, siting_model, subsidized
+    from .harmonise import TIMESERIES_COLUMNS
     from .measure import INDEX_COLUMNS, LEVELS
 
     levels = list(LEVELS)
@@ -339,6 +340,57 @@ def table_specs() -> dict[str, TableSpec]:
         "geography_level": _fixed_level("state"),
         "geography_id": _geoid("state FIPS code of the model's tracts", 2),
     }
+    index_fields = {
+        "geography_level": _level(levels),
+        "unit_level": _field(
+            "string", "the units the index is computed over, e.g. `tract`", required=True
+        ),
+        "index": _field(
+            "string",
+            "index name, lowercase snake_case, e.g. "
+            "`dissimilarity`, `isolation`, `spatial_dissimilarity_1km` "
+            "(docs/methods.md)",
+            required=True,
+        ),
+        "group": _field(
+            "string",
+            "focal group, e.g. `black_nh`, `below_poverty`, or `multigroup`",
+            required=True,
+        ),
+        "reference_group": _field(
+            "string",
+            "the group compared with, e.g. "
+            "`white_nh`; empty where none applies (isolation, "
+            "the correlation ratio, multigroup indices)",
+            missing_values=[],
+        ),
+        "value": _field(
+            "number",
+            "the index from the published counts (most lie in "
+            "0–1; see docs/outputs.md for the exceptions)",
+            "index",
+            required=True,
+        ),
+        "n_units": _field("integer", "units (tracts) used", "tracts", required=True),
+        "population": _field(
+            "integer",
+            "total population of those units (poverty universe for poverty comparisons)",
+            "persons",
+            required=True,
+        ),
+        "se": _field(
+            "number",
+            "standard deviation of the index over the Monte Carlo "
+            "draws (empty for the simulation-based D rows)",
+            "index",
+        ),
+        "ci_low": _field(
+            "number",
+            "lower end of the Monte Carlo interval (`uncertainty.level`, 90% by default)",
+            "index",
+        ),
+        "ci_high": _field("number", "upper end of the Monte Carlo interval", "index"),
+    }
     return {
         "indices.csv": TableSpec(
             title="Segregation indices",
@@ -353,56 +405,37 @@ def table_specs() -> dict[str, TableSpec]:
                 "group",
                 "reference_group",
             ],
+            fields=index_fields,
+        ),
+        "indices_timeseries.csv": TableSpec(
+            title="Segregation indices over time",
+            description="indices.csv's rows for every year, on each year's own tracts and, "
+            "for years on older tracts, on the latest year's tracts (harmonised).",
+            columns=[*INDEX_COLUMNS, *TIMESERIES_COLUMNS],
+            primary_key=[
+                "year",
+                "harmonised",
+                "geography_level",
+                "geography_id",
+                "unit_level",
+                "index",
+                "group",
+                "reference_group",
+            ],
             fields={
-                "geography_level": _level(levels),
-                "unit_level": _field(
-                    "string", "the units the index is computed over, e.g. `tract`", required=True
-                ),
-                "index": _field(
-                    "string",
-                    "index name, lowercase snake_case, e.g. "
-                    "`dissimilarity`, `isolation`, `spatial_dissimilarity_1km` "
-                    "(docs/methods.md)",
-                    required=True,
-                ),
-                "group": _field(
-                    "string",
-                    "focal group, e.g. `black_nh`, `below_poverty`, or `multigroup`",
-                    required=True,
-                ),
-                "reference_group": _field(
-                    "string",
-                    "the group compared with, e.g. "
-                    "`white_nh`; empty where none applies (isolation, "
-                    "the correlation ratio, multigroup indices)",
-                    missing_values=[],
-                ),
-                "value": _field(
-                    "number",
-                    "the index from the published counts (most lie in "
-                    "0–1; see docs/outputs.md for the exceptions)",
-                    "index",
-                    required=True,
-                ),
-                "n_units": _field("integer", "units (tracts) used", "tracts", required=True),
-                "population": _field(
+                **index_fields,
+                "tract_geography": _field(
                     "integer",
-                    "total population of those units (poverty universe for poverty comparisons)",
-                    "persons",
+                    "the census whose tracts the value rests on: 2010 or 2020",
+                    "year",
+                    required=True,
+                    enum=[2010, 2020],
+                ),
+                "harmonised": _field(
+                    "boolean",
+                    "whether the year's counts were carried onto the latest year's tracts",
                     required=True,
                 ),
-                "se": _field(
-                    "number",
-                    "standard deviation of the index over the Monte Carlo "
-                    "draws (empty for the simulation-based D rows)",
-                    "index",
-                ),
-                "ci_low": _field(
-                    "number",
-                    "lower end of the Monte Carlo interval (`uncertainty.level`, 90% by default)",
-                    "index",
-                ),
-                "ci_high": _field("number", "upper end of the Monte Carlo interval", "index"),
             },
         ),
         "scenarios.csv": TableSpec(
