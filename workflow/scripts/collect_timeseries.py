@@ -1,8 +1,8 @@
 """Snakemake script: every year's indices, native and harmonised -> indices_timeseries.csv."""
 
-from housing_segregation.harmonise import timeseries_table
+from housing_segregation.harmonise import TIMESERIES_COLUMNS, timeseries_table
 from housing_segregation.logs import log_to
-from housing_segregation.measure import read_indices_csv
+from housing_segregation.measure import INDEX_COLUMNS, read_indices_csv, write_indices_csv
 
 log_to(snakemake.log[0])
 table = timeseries_table(
@@ -10,4 +10,4 @@ table = timeseries_table(
     [read_indices_csv(path) for path in snakemake.input.harmonised],
     {int(year): decade for year, decade in snakemake.params.decades.items()},
 )
-table.to_csv(snakemake.output.table, index=False, float_format="%.10g", lineterminator="\n")
+write_indices_csv(table, snakemake.output.table, [*INDEX_COLUMNS, *TIMESERIES_COLUMNS])

@@ -397,8 +397,7 @@ def write_factsheet(pages: Sequence[plt.Figure], path: str | Path) -> None:
     via a temporary file."""
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
-    metadata = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
-    with plt.rc_context(style.RC), PdfPages(partial, metadata=metadata) as pdf:
+    with plt.rc_context(style.RC), PdfPages(partial, metadata=style.PDF_METADATA) as pdf:
         for page in pages:
             pdf.savefig(page)
     for page in pages:

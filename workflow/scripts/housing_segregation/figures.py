@@ -590,14 +590,16 @@ def rate_ratio_chart(
 
 
 def timeseries_chart(
-    series: pd.DataFrame, *, group: str, reference_group: str, analysis_version: str
+    series: pd.DataFrame, *, state: str, group: str, reference_group: str, analysis_version: str
 ) -> plt.Figure:
     """Small multiples of ``group``'s dissimilarity from ``reference_group`` over the years,
-    for the state and each region (or county) of the latest year's geography: filled dots on
-    that one geography (older years harmonised onto it), with their intervals; hollow dots
-    the older years on their own tracts, for comparison."""
+    for ``state`` and each of its regions (or counties) of the latest year's geography: filled
+    dots on that one geography (older years harmonised onto it), with their intervals; hollow
+    dots the older years on their own tracts, for comparison."""
     rows = series[(series["index"] == "dissimilarity") & (series["group"] == group)
-                  & (series["reference_group"] == reference_group)]  # fmt: skip
+                  & (series["reference_group"] == reference_group)
+                  & series["geography_level"].isin(["state", "planning_region", "county"])
+                  & series["geography_id"].str.startswith(state)]  # fmt: skip
     latest = int(rows["tract_geography"].max())
     common = rows[rows["tract_geography"] == latest]
     native_older = rows[(rows["tract_geography"] < latest) & ~rows["harmonised"]]

@@ -4,7 +4,7 @@ tidy ``indices.csv`` table."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -473,10 +473,11 @@ def sort_indices(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_indices_csv(table: pd.DataFrame, path) -> None:
-    """Write indices.csv with IDs as strings and values to 10 significant digits (far below
-    ACS sampling error, and free of float noise that would differ between platforms)."""
-    table[INDEX_COLUMNS].to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+def write_indices_csv(table: pd.DataFrame, path, columns: Sequence[str] = INDEX_COLUMNS) -> None:
+    """Write indices.csv (or a table with more ``columns``) with IDs as strings and values to
+    10 significant digits (far below ACS sampling error, and free of float noise that would
+    differ between platforms)."""
+    table[list(columns)].to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
 
 
 def read_indices_csv(path) -> pd.DataFrame:

@@ -67,6 +67,14 @@ RC = {
     "pdf.compression": 6,
 }
 
+#: PDF metadata left out: dates and producer strings would differ between identical runs.
+PDF_METADATA: dict[str, None] = {
+    "CreationDate": None,
+    "ModDate": None,
+    "Producer": None,
+    "Creator": None,
+}
+
 #: PNG resolution: print quality at half-page width.
 DPI = 300
 
@@ -113,8 +121,7 @@ def save_figure(fig: plt.Figure, paths: str | Path | Iterable[str | Path]) -> No
             if path.suffix == ".svg":
                 metadata = {"Date": None, "Creator": None}
             elif path.suffix == ".pdf":
-                metadata = {"CreationDate": None, "ModDate": None, "Producer": None,
-                            "Creator": None}  # fmt: skip
+                metadata = PDF_METADATA
             elif path.suffix != ".png":
                 raise ValueError(f"{path}: figures are written as .png, .svg or .pdf")
             fig.savefig(path, dpi=DPI, metadata=metadata)

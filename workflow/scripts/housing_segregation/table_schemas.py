@@ -163,6 +163,16 @@ def _level(levels: Iterable[str], what: str = "geography level of the row") -> d
     return _field("string", what, required=True, enum=list(levels))
 
 
+def _today_and_scenario(
+    name: str, what: str, unit: str, scenario_note: str = "", today_note: str = ""
+) -> dict[str, dict[str, object]]:
+    """A count today (``<name>_baseline``) and under the scenario (``<name>``)."""
+    return {
+        f"{name}_baseline": _field("number", f"{what} today{today_note}", unit, required=True),
+        name: _field("number", f"{what} under the scenario{scenario_note}", unit, required=True),
+    }
+
+
 def _fixed_level(level: str) -> dict:
     return _field(
         "string", f"geography level of the row: always `{level}`", required=True, enum=[level]
@@ -570,32 +580,14 @@ def table_specs() -> dict[str, TableSpec]:
             fields={
                 **scenario_fields,
                 "geography_level": _fixed_level("tract"),
-                "assisted_units_baseline": _field(
-                    "number", "project-based assisted units today", "assisted units", required=True
+                **_today_and_scenario(
+                    "assisted_units", "project-based assisted units", "assisted units"
                 ),
-                "assisted_units": _field(
-                    "number",
-                    "project-based assisted units under the scenario",
-                    "assisted units",
-                    required=True,
+                **_today_and_scenario(
+                    "voucher_households", "voucher households", "households", " (expected moves)"
                 ),
-                "voucher_households_baseline": _field(
-                    "number", "voucher households today", "households", required=True
-                ),
-                "voucher_households": _field(
-                    "number",
-                    "voucher households under the scenario (expected moves)",
-                    "households",
-                    required=True,
-                ),
-                "persons_baseline": _field(
-                    "number", "residents today (B03002 total)", "persons", required=True
-                ),
-                "persons": _field(
-                    "number",
-                    "residents under the scenario (expected moves)",
-                    "persons",
-                    required=True,
+                **_today_and_scenario(
+                    "persons", "residents", "persons", " (expected moves)", " (B03002 total)"
                 ),
                 "recap_baseline": _field(
                     "boolean", "R/ECAP today (HUD's rule recomputed)", required=True
