@@ -2,13 +2,22 @@
 
 Run from the repository root (after `make test` or `make run` has built .venv):
 
+    .venv/bin/python benchmarks/benchmark_national.py --national            # the nation, per state
+    .venv/bin/python benchmarks/benchmark_national.py --national --no-inference
     .venv/bin/python benchmarks/benchmark_national.py                       # 2k..20k units
     .venv/bin/python benchmarks/benchmark_national.py --sizes 2000 5000 10000 --threads 1
     .venv/bin/python benchmarks/benchmark_national.py --sizes 2000 5000 --draws 50
-    .venv/bin/python benchmarks/benchmark_national.py --sizes 85000 --area-sizes  # ~1 h, ~5.5 GB
     .venv/bin/python benchmarks/benchmark_national.py --profile 10000       # cProfile one size
 
-What it measures: one call of `housing_segregation.measure.compute_indices`, as
+`--national` runs the stage as the pipeline does: one job per state (a fresh process that
+reads its state's rows of the saved synthetic table and calls compute_indices), `--jobs`
+(2) at a time, largest states first. It prints each job, the whole stage's wall time (the
+figure for the issue's target: the nation under 10 minutes on 2 cores), the CPU time, the
+largest job's peak memory and the sum of the `--jobs` largest peaks (what can be resident
+at once; target 2 GB), and a fit of a job's CPU time, a·units + b·Σ(units per area)², to
+size other runs. The other modes measure growth within one process:
+
+What each run measures: one call of `housing_segregation.measure.compute_indices`, as
 workflow/scripts/compute_indices.py makes it (BLAS on one thread, `threads` for the
 inference simulations), with every index: the four race pairs of config/config.yaml against
 white_nh and the two poverty pairs the stage always adds, the multigroup indices, the egohood
@@ -33,9 +42,7 @@ tracts of about 4,000 people with ACS-like margins of error, race and poverty co
 cluster in space, and centroids and areas in metres (dense cores, sparse edges). A run of
 `n` units measures the first `n` tracts of the nation with its states in a seeded random
 order: a random set of whole states, the last one cut short, as a user measuring part of the
-country would. Areas on which the stage would raise (absolute or relative concentration
-undefined: 2-3 tracts and a large majority group; see `drop_undefined_concentration`) are
-left unmeasured, and their number is printed.
+country would.
 
 Only the timings of this one run on this machine are printed; the targets are those of the
 issue (the whole nation under 10 minutes on 2 cores and under 2 GB peak).
@@ -47,12 +54,15 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -263,39 +273,6 @@ def _partition(total: np.ndarray, shares: np.ndarray, rng: np.random.Generator) 
     return rng.multinomial(total.astype(np.int64), shares).astype(float)
 
 
-def drop_undefined_concentration(tracts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The table with the areas left unmeasured (their ID blanked) where compute_indices
-    would raise on the published counts: absolute or relative concentration is undefined
-    when a group outnumbers all of an area's tracts but its smallest or largest (2 or 3
-    tracts and a 60-70% majority), and the stage raises instead of leaving the area out.
-    Returns the table and the number of areas dropped."""
-    from housing_segregation.geometric import absolute_concentration, relative_concentration
-    from housing_segregation.measure import areas, comparisons, count_names
-    from housing_segregation.uncertainty import point_counts
-
-    tracts = tracts.copy()
-    point = point_counts(tracts, count_names(GROUPS, REFERENCE_GROUP))
-    area = tracts["area_m2"].to_numpy()
-    dropped = 0
-    for found in areas(tracts, MINIMUM_UNITS):
-        units = found.units
-        for test in comparisons(GROUPS, REFERENCE_GROUP):
-            group, reference, universe = (point[n][units] for n in
-                                          (test.group, test.reference, test.universe))  # fmt: skip
-            populated = universe > 0
-            if group[populated].sum() <= 0 or reference[populated].sum() <= 0:
-                continue
-            try:
-                absolute_concentration(group, universe, area[units])
-                relative_concentration(group, reference, universe, area[units])
-            except ValueError:
-                id_column, name_column = LEVELS[found.level]
-                tracts.loc[units, [id_column, name_column]] = None
-                dropped += 1
-                break
-    return tracts, dropped
-
-
 # --------------------------------------------------------------------------------------------
 # One measurement, in a fresh process
 # --------------------------------------------------------------------------------------------
@@ -311,7 +288,7 @@ def area_sizes(tracts: pd.DataFrame) -> list[int]:
     return sizes
 
 
-def measure(tracts: pd.DataFrame, draws: int, threads: int):
+def measure(tracts: pd.DataFrame, draws: int, threads: int, inference: bool = True):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):  # as workflow/scripts/compute_indices.py
@@ -327,7 +304,7 @@ def measure(tracts: pd.DataFrame, draws: int, threads: int):
             centroids=tracts[["x", "y"]].to_numpy(),
             unit_areas=tracts["area_m2"].to_numpy(),
             radii=RADII,
-            inference=INFERENCE,
+            inference=INFERENCE if inference else None,
             threads=threads,
         )
 
@@ -344,18 +321,29 @@ def one_area(national: pd.DataFrame, units: int) -> pd.DataFrame:
 
 
 def worker(
-    units: int, draws: int, threads: int, national: int, profile: Path | None, single: bool
+    units: int,
+    draws: int,
+    threads: int,
+    national: int,
+    profile: Path | None,
+    single: bool,
+    state: tuple[Path, str] | None = None,
+    inference: bool = True,
 ) -> dict:
-    tracts = synthetic_national_tracts(national)
-    tracts = one_area(tracts, units) if single else tracts.iloc[:units].reset_index(drop=True)
-    tracts, dropped = drop_undefined_concentration(tracts)
+    if state is not None:  # one state of a saved national table, as one pipeline job
+        path, fips = state
+        tracts = pd.read_parquet(path, filters=[("state_fips", "==", fips)])
+        tracts = tracts.reset_index(drop=True)
+    else:
+        tracts = synthetic_national_tracts(national)
+        tracts = one_area(tracts, units) if single else tracts.iloc[:units].reset_index(drop=True)
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     profiler = cProfile.Profile() if profile else None
     cpu = time.process_time()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    table = measure(tracts, draws, threads)
+    table = measure(tracts, draws, threads, inference)
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -363,7 +351,7 @@ def worker(
     cpu = time.process_time() - cpu
     sizes = area_sizes(tracts)
     return {
-        "units": units,
+        "units": len(tracts),
         "seconds": seconds,
         "cpu_seconds": cpu,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -372,17 +360,20 @@ def worker(
         "largest_area": max(sizes),
         "sum_squares": float(np.sum(np.square(sizes, dtype=float))),
         "rows": len(table),
-        "dropped_areas": dropped,
     }
 
 
-def run_size(units: int, args, single: bool = False) -> dict:
+def run_size(units: int, args, single: bool = False, state: str | None = None) -> dict:
     command = [
         sys.executable, __file__, "--worker", str(units), "--draws", str(args.draws),
         "--threads", str(args.threads), "--national-units", str(args.national_units),
     ]  # fmt: skip
+    if args.no_inference:
+        command.append("--no-inference")
     if single:
         command.append("--single-area")
+    if state is not None:
+        command += ["--table", str(args.table), "--state", state]
     if args.profile_file:
         command += ["--profile-file", str(args.profile_file)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -403,19 +394,27 @@ def growth_exponent(units, values) -> float:
 def table(results: list[dict], title: str) -> None:
     print(f"\n{title}")
     print(f"{'units':>7} {'areas':>6} {'largest':>8} {'Σn² (M)':>9} {'rows':>8} "
-          f"{'wall s':>9} {'CPU s':>8} {'peak MB':>8} {'base MB':>8} {'dropped':>8}")  # fmt: skip
+          f"{'wall s':>9} {'CPU s':>8} {'peak MB':>8} {'base MB':>8}")  # fmt: skip
     for r in results:
         print(f"{r['units']:>7} {r['areas']:>6} {r['largest_area']:>8} "
               f"{r['sum_squares'] / 1e6:>9.1f} {r['rows']:>8} {r['seconds']:>9.1f} "
-              f"{r['cpu_seconds']:>8.1f} {r['peak_mb']:>8.0f} {r['baseline_mb']:>8.0f} "
-              f"{r['dropped_areas']:>8}")  # fmt: skip
+              f"{r['cpu_seconds']:>8.1f} {r['peak_mb']:>8.0f} "
+              f"{r['baseline_mb']:>8.0f}")  # fmt: skip
 
 
-def cost_model(results: list[dict], areas: list[dict], key: str) -> tuple[float, float]:
+def cost_model(
+    results: list[dict], areas: list[dict], key: str, quadratic_from: list[dict] | None = None
+) -> tuple[float, float]:
     """(a, b) of seconds = a·units + b·Σ n_area²: b from the one-area runs (a·n + b·n²,
-    least squares, both ≥ 0), then a from the national runs less their n² part."""
+    least squares, both ≥ 0), then a from the national runs less their n² part; or both at
+    once from ``quadratic_from`` (runs with their own units and Σn², e.g. one per state)."""
     from scipy.optimize import nnls
 
+    if quadratic_from:
+        design = np.array([[r["units"], r["sum_squares"]] for r in quadratic_from], dtype=float)
+        scale = design.max(axis=0)
+        fitted = nnls(design / scale, np.array([r[key] for r in quadratic_from]))[0] / scale
+        return float(fitted[0]), float(fitted[1])
     b = 0.0
     if len(areas) >= 2:
         n = np.array([r["units"] for r in areas], dtype=float)
@@ -439,8 +438,7 @@ def report(results: list[dict], areas: list[dict], args) -> None:
     if len(results) < 2:
         return
     units = [r["units"] for r in results]
-    national, _ = drop_undefined_concentration(synthetic_national_tracts(args.national_units))
-    sizes = area_sizes(national)
+    sizes = area_sizes(synthetic_national_tracts(args.national_units))
     q = float(np.sum(np.square(sizes, dtype=float)))
     print(f"{args.national_units:,} units: {len(sizes)} areas, largest {max(sizes):,}, "
           f"Σn² {q / 1e6:.0f} M (target {TARGET_SECONDS} s)")  # fmt: skip
@@ -455,6 +453,45 @@ def report(results: list[dict], areas: list[dict], args) -> None:
         print(f"{line}\n    model {a * 1e3:.3g} ms × units + {b * 1e6:.3g} µs × Σn² -> "
               f"{a * args.national_units + b * q:.0f} s "
               f"({a * args.national_units:.0f} + {b * q:.0f})")  # fmt: skip
+
+
+def run_national(args) -> None:
+    """The stage as the pipeline runs it on ``--jobs`` cores: one job (a fresh process) per
+    state, ``--jobs`` at a time, largest states first (as a scheduler would want). Prints
+    each state and the whole stage's wall time, its CPU time, and memory: the largest
+    process's peak and the sum of the ``--jobs`` largest peaks (a bound on what runs at
+    once)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        args.table = Path(scratch) / "national.parquet"
+        national = synthetic_national_tracts(args.national_units)
+        national.to_parquet(args.table)
+        states = national["state_fips"].value_counts().index.tolist()  # largest first
+        sizes = area_sizes(national)
+        del national
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(lambda fips: run_size(0, args, state=fips), states))
+        wall = time.perf_counter() - start
+    table(sorted(results, key=lambda r: -r["units"]), "One job per state (compute_indices only)")
+    peaks = sorted((r["peak_mb"] for r in results), reverse=True)
+    cpu = sum(r["cpu_seconds"] for r in results)
+    units = sum(r["units"] for r in results)
+    print(
+        f"\nWhole stage: {units:,} units in {len(results)} jobs, {len(sizes):,} areas, "
+        f"largest {max(sizes):,}, Σn² {np.sum(np.square(sizes, dtype=float)) / 1e6:.0f} M\n"
+        f"  wall {wall:.0f} s on {args.jobs} job slot(s) (target {TARGET_SECONDS} s; "
+        f"processes started, inputs read and indices computed)\n"
+        f"  CPU in compute_indices {cpu:.0f} s ({cpu / units * 1e3:.1f} ms per unit)\n"
+        f"  peak memory: largest job {peaks[0]:.0f} MB; the {args.jobs} largest together "
+        f"{sum(peaks[: args.jobs]):.0f} MB (target {TARGET_MB} MB)"
+    )
+    # How a job's time grows with its state's size, to size other runs.
+    a, b = cost_model(results, [], "cpu_seconds", quadratic_from=results)
+    k = growth_exponent([r["units"] for r in results], [r["cpu_seconds"] for r in results])
+    print(
+        f"  per job: CPU ∝ units^{k:.2f}; fitted {a * 1e3:.2f} ms × units + "
+        f"{b * 1e9:.2f} ns × Σ(units per area)²"
+    )
 
 
 def print_profile(path: Path, lines: int = 30) -> None:
@@ -480,17 +517,37 @@ def main() -> None:
         "--area-sizes", type=int, nargs="*", default=[2000, 4500, 9000],
         help="units of one area alone, to fit the n × n term (none: skip)",
     )  # fmt: skip
+    parser.add_argument(
+        "--national", action="store_true",
+        help="the whole nation as the pipeline runs it: one job per state, --jobs at a time",
+    )  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=2, help="job slots (cores) for --national")
+    parser.add_argument(
+        "--no-inference", action="store_true",
+        help="leave out bias-corrected D and the random-allocation test (inference: none)",
+    )  # fmt: skip
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--table", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--single-area", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
+    if args.worker is not None:
+        state = (args.table, args.state) if args.state else None
         result = worker(args.worker, args.draws, args.threads, args.national_units,
-                        args.profile_file, args.single_area)  # fmt: skip
+                        args.profile_file, args.single_area, state,
+                        not args.no_inference)  # fmt: skip
         print(json.dumps(result))
         return
-    print(f"numpy {np.__version__}; {args.draws} draws, radii {RADII}, {args.threads} "
-          f"inference thread(s), BLAS on 1 thread; SYNTHETIC national geography of "
+    if args.national:
+        # As the pipeline's measurement_threads: the machine's cores shared among the jobs.
+        args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    inference = "no inference" if args.no_inference else f"inference {INFERENCE}"
+    print(f"numpy {np.__version__}; {args.draws} draws, radii {RADII}, {inference} on "
+          f"{args.threads} thread(s), BLAS on 1 thread; SYNTHETIC national geography of "
           f"{args.national_units:,} tracts")  # fmt: skip
+    if args.national:
+        run_national(args)
+        return
     if args.profile:
         args.profile_file = Path(f"/tmp/benchmark_national_{args.profile}.prof")
         report([run_size(args.profile, args)], [], args)

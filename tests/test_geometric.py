@@ -36,8 +36,10 @@ from housing_segregation.geometric import (
     absolute_centralization,
     absolute_clustering,
     absolute_concentration,
+    concentration_indices,
     delta,
     distance_to_centre,
+    proximity_indices,
     relative_centralization,
     relative_clustering,
     relative_concentration,
@@ -598,3 +600,66 @@ def test_clustering_of_5000_units_stays_well_under_300_mb():
     assert peak < 150e6
     assert absolute.shape == relative.shape == (2,)
     assert np.isfinite(absolute).all() and np.isfinite(relative).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Indices computed together equal the separate functions
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("whole_matrix", [True, False])
+def test_proximity_indices_equal_the_separate_functions(whole_matrix):
+    """Synthetic: 3 groups × 6 draws over 40 units, with a universe shared by the groups
+    (one axis fewer) and one draw where the group is absent; the matrix kept whole or
+    rebuilt in blocks of 7 rows."""
+    from dataclasses import replace
+
+    from housing_segregation.spatial import (
+        decay_proximity,
+        distance_decay_interaction,
+        distance_decay_isolation,
+        spatial_proximity,
+    )
+
+    rng = np.random.default_rng(31)
+    points = rng.uniform(0, 2e4, (40, 2))
+    area = rng.uniform(2e5, 5e6, 40)
+    group = rng.poisson(30, (3, 6, 40)).astype(float)
+    group[1, 2] = 0
+    other = rng.poisson(90, (3, 6, 40)).astype(float)
+    universe = (group + other).max(axis=0) + rng.poisson(10, (6, 40))
+    proximity = decay_proximity(points, area)
+    if not whole_matrix:
+        proximity = replace(proximity, matrix=None, block_rows=7)
+    together = proximity_indices(group, other, universe, proximity)
+    separate = {
+        "distance_decay_isolation": distance_decay_isolation(group, universe, proximity),
+        "distance_decay_interaction": distance_decay_interaction(group, group + other, proximity),
+        "spatial_proximity": spatial_proximity(group, group + other, proximity),
+        "absolute_clustering": absolute_clustering(group, universe, points, area),
+        "relative_clustering": relative_clustering(group, other, points, area),
+    }
+    assert together.keys() == separate.keys()
+    for name, expected in separate.items():
+        np.testing.assert_allclose(together[name], expected, rtol=1e-11, err_msg=name)
+        assert np.isnan(together[name][1, 2]), name
+
+
+def test_concentration_indices_equal_the_separate_functions():
+    """Synthetic: 2 groups × 5 draws over 25 units, the universe shared by both."""
+    rng = np.random.default_rng(32)
+    area = rng.uniform(2e5, 5e6, 25)
+    group = rng.poisson(40, (2, 5, 25)).astype(float)
+    other = rng.poisson(60, (2, 5, 25)).astype(float)
+    universe = (group + other).max(axis=0) + rng.poisson(5, (5, 25))
+    together = concentration_indices(group, other, universe, area)
+    np.testing.assert_allclose(
+        together["absolute_concentration"],
+        absolute_concentration(group, universe, area),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        together["relative_concentration"],
+        relative_concentration(group, other, universe, area),
+        rtol=1e-12,
+    )

@@ -47,6 +47,7 @@ from housing_segregation.indices import (
     isolation,
     multigroup_dissimilarity,
     multigroup_entropy,
+    multigroup_indices,
     mutual_information,
     mutual_information_decomposition,
     single_group_indices,
@@ -848,6 +849,7 @@ def test_blocks_of_draws_change_no_value(monkeypatch, block_cells):
         **{name: lambda f=f: f(group, total) for name, f in GROUP_AND_TOTAL_INDICES.items()},
         **{name: lambda f=f: f(table) for name, f in MULTIGROUP_INDICES.items()},
         "decomposition": lambda: mutual_information_decomposition(table, clusters),
+        "multigroup together": lambda: multigroup_indices(table, clusters),
         "together": lambda: single_group_indices(group, total - group, total),
     }
     whole = {name: call() for name, call in calls.items()}
@@ -889,6 +891,30 @@ def test_single_group_indices_equal_the_separate_functions():
     assert alone["isolation"] == pytest.approx(isolation(group[0], pair[0]), rel=1e-12)
     assert alone["atkinson"] == pytest.approx(atkinson(group[0], pair[0]), rel=1e-12)
     assert all(type(value) is float for value in alone.values())
+
+
+def test_multigroup_indices_equal_the_separate_functions():
+    # Synthetic: a batch of 4 tables of 30 units and 3 groups in 5 clusters, one draw with a
+    # single populated group (H undefined there, M defined as 0).
+    rng = np.random.default_rng(22)
+    table = random_table(rng, (4, 30, 3))
+    table[2, :, 1:] = 0
+    clusters = np.arange(30) % 5
+    together = multigroup_indices(table, clusters)
+    total, between, within = mutual_information_decomposition(table, clusters)
+    separate = {
+        "multigroup_dissimilarity": multigroup_dissimilarity(table),
+        "multigroup_entropy": multigroup_entropy(table),
+        "mutual_information": mutual_information(table),
+        "mutual_information_between": between,
+        "mutual_information_within": within,
+    }
+    assert together.keys() == separate.keys()
+    for name, expected in separate.items():
+        np.testing.assert_allclose(together[name], expected, rtol=1e-12, atol=1e-15, err_msg=name)
+    assert np.isnan(together["multigroup_entropy"][2])
+    np.testing.assert_allclose(total, together["mutual_information"], rtol=1e-12)
+    assert multigroup_indices(table[0]).keys() == set(list(separate)[:3])
 
 
 @pytest.mark.parametrize(

@@ -139,8 +139,8 @@ def test_bias_corrected_dissimilarity_is_batched():
     assert batch.shape == (4,)
     assert np.isnan(batch[2:]).all()  # no members; nobody outside the group
     mean, standard_error = bias_corrected_spread(group, total, seeds=10)
-    # Each row is its own simulation: the two equal rows differ, both near the 1-d estimate
-    # (300 draws: se · √(500/300)).
+    # Each row draws its own group (the two equal rows share only the others' draws): they
+    # differ, both near the 1-d estimate (300 draws: se · √(500/300)).
     assert batch[0] != pytest.approx(batch[1], rel=1e-12, abs=0)
     tolerance = Z * standard_error * np.sqrt(500 / 300 + 1 / 10)
     assert abs(batch[:2] - mean).max() <= tolerance

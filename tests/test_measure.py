@@ -93,3 +93,40 @@ def test_spatial_and_geometric_indices_are_wired_to_the_engine(northeast, shared
     signed = county[county["index"] == "relative_centralization"].iloc[0]
     assert signed["ci_low"] <= signed["value"] <= signed["ci_high"]
     assert (table.loc[table["index"] == "dissimilarity", "ci_low"] >= 0).all()
+
+
+def synthetic_two_tract_state(black=(60, 60), white=(40, 40)) -> pd.DataFrame:
+    """SYNTHETIC: a state of two tracts (no other level), every race and poverty part given
+    with a margin of error of 10."""
+    from housing_segregation.uncertainty import POVERTY_PARTS, RACE_PARTS
+
+    columns = {part: [0.0, 0.0] for part in (*RACE_PARTS, *POVERTY_PARTS)}
+    columns.update(black_nh=list(black), white_nh=list(white), hispanic=[5.0, 5.0],
+                   asian_nh=[5.0, 5.0])  # fmt: skip
+    columns.update(poverty_ratio_under_0_50=[30.0, 10.0], poverty_ratio_2_00_and_over=[70.0, 90.0])
+    frame = pd.DataFrame(columns)
+    for part in (*RACE_PARTS, *POVERTY_PARTS):
+        frame[f"{part}_moe"] = 10.0
+    frame["total"] = frame[list(RACE_PARTS)].sum(axis=1)
+    ids = {"year": 2023, "geoid": ["99000000001", "99000000002"], "state_fips": "99",
+           "state_name": "Synthetic", "town_geoid": None}  # fmt: skip
+    return frame.assign(**ids)
+
+
+def test_an_index_undefined_on_the_published_counts_is_left_empty():
+    """Two tracts of 110 people, 60 Black in each: the 120 Black residents outnumber either
+    tract, so the smallest tracts that hold them and the largest both are the whole state,
+    whose mean areas are the same: absolute and relative concentration are undefined
+    (PySAL divides 0 by 0). Their rows stay, with empty values and intervals; the other
+    indices are computed."""
+    tracts = synthetic_two_tract_state()
+    table = measure(
+        tracts, draws=20, seed=[1, 2023, 99], centroids=np.array([[0.0, 0.0], [3000.0, 0.0]]),
+        unit_areas=np.array([1e6, 2e6]), radii=[1000],
+    )  # fmt: skip
+    black = table[table["group"] == "black_nh"].set_index("index")
+    for index in ("absolute_concentration", "relative_concentration"):
+        assert black.loc[index, ["value", "se", "ci_low", "ci_high"]].isna().all(), index
+    assert black.loc["dissimilarity", "value"] == pytest.approx(0.0)  # alike in both tracts
+    defined = black.drop(["absolute_concentration", "relative_concentration"])
+    assert defined[["value", "se"]].notna().all().all()

@@ -9,6 +9,7 @@ from housing_segregation.uncertainty import (
     RACE_PARTS,
     draw_counts,
     interval,
+    intervals,
     point_counts,
     simulate_tract_counts,
 )
@@ -110,3 +111,23 @@ def test_interval_always_holds_the_published_value():
     # Signed indices are not clipped at 0.
     _, low, _ = interval(np.array([-0.2, -0.1, 0.0, 0.1]), 0.9, centre=-0.05, floor=None)
     assert low < -0.05
+
+
+def test_intervals_of_many_rows_equal_each_row_alone():
+    # Synthetic: the rows above (1..100 with a NaN; the discrete index; a signed index),
+    # a row with one defined draw, and a row whose published value is undefined.
+    rows = [
+        ([*np.arange(1.0, 101.0), np.nan], 40.0, 0.0),
+        ([0.70] * 95 + [0.80] * 5 + [0.70], 0.75, 0.0),
+        ([-0.2, -0.1, 0.0, 0.1] * 25 + [0.0], -0.05, None),
+        ([np.nan] * 100 + [1.0], 1.0, 0.0),
+        (list(np.arange(101.0)), np.nan, 0.0),
+    ]
+    values = np.array([row for row, _, _ in rows])
+    floors = np.array([np.nan if f is None else f for *_, f in rows])
+    together = intervals(values, 0.9, np.array([c for _, c, _ in rows]), floors)
+    for position, (row, centre, floor) in enumerate(rows):
+        alone = interval(np.array(row), 0.9, centre=centre, floor=floor)
+        np.testing.assert_array_equal([part[position] for part in together], alone)
+    assert np.isnan([part[3] for part in together]).all()
+    assert np.isnan([part[4] for part in together]).all()

@@ -63,14 +63,16 @@ from .indices import (
     _group_in_total,
     _ratio,
 )
-from .spatial import decay_proximity
+from .spatial import DecayProximity, decay_proximity
 
 __all__ = [
     "absolute_centralization",
     "absolute_clustering",
     "absolute_concentration",
+    "concentration_indices",
     "delta",
     "distance_to_centre",
+    "proximity_indices",
     "relative_centralization",
     "relative_clustering",
     "relative_concentration",
@@ -215,6 +217,11 @@ def _shape_parameter(value: float, name: str) -> float:
 
 
 _NO_OTHERS = "other: has no members in any unit"
+_CLUSTERING_UNDEFINED = (
+    "group: clustering is undefined (the group's proximity to everyone equals the baseline "
+    "X/n² Σ c)"
+)
+_OTHERS_UNCLUSTERED = "other: clustering is undefined (zero proximity among the others)"
 
 
 def _quotient(numerator: ArrayLike, denominator: ArrayLike) -> Array:
@@ -285,6 +292,34 @@ _SAME_AREA = (
 )
 
 
+def _absolute_concentration(g, a, members, bounds) -> Index:
+    small_mean, large_mean, defined = bounds
+    group_mean = _ratio((g * a).sum(axis=-1), members)
+    spread = large_mean - small_mean
+    value = 1 - _quotient(group_mean - small_mean, spread)
+    return _finish(
+        value,
+        (members <= 0, f"group: {_NO_MEMBERS}"),
+        (~defined | (np.abs(spread) <= _SAME * large_mean), _SAME_AREA),
+    )
+
+
+def _relative_concentration(g, o, a, members, bounds) -> Index:
+    small_mean, large_mean, defined = bounds
+    others = o.sum(axis=-1)
+    other_mean = _ratio((o * a).sum(axis=-1), others)
+    relative_group = _ratio(_ratio((g * a).sum(axis=-1), members), other_mean)
+    relative_bounds = _ratio(small_mean, large_mean) - 1
+    value = _quotient(relative_group - 1, relative_bounds)
+    return _finish(
+        value,
+        (members <= 0, f"group: {_NO_MEMBERS}"),
+        (others <= 0, _NO_OTHERS),
+        (other_mean <= 0, "area: the other group lives only in units without area"),
+        (~defined | (np.abs(relative_bounds) <= _SAME), _SAME_AREA),
+    )
+
+
 def absolute_concentration(group: ArrayLike, total: ArrayLike, area: ArrayLike) -> Index:
     """Absolute concentration ACO, PySAL ``AbsoluteConcentration``:
 
@@ -298,15 +333,7 @@ def absolute_concentration(group: ArrayLike, total: ArrayLike, area: ArrayLike) 
     g, t, _ = _group_in_total(group, total)
     a = _area(area, g.shape[-1])
     members = g.sum(axis=-1)
-    small_mean, large_mean, defined = _concentration_bounds(members, t, a)
-    group_mean = _ratio((g * a).sum(axis=-1), members)
-    spread = large_mean - small_mean
-    value = 1 - _quotient(group_mean - small_mean, spread)
-    return _finish(
-        value,
-        (members <= 0, f"group: {_NO_MEMBERS}"),
-        (~defined | (np.abs(spread) <= _SAME * large_mean), _SAME_AREA),
-    )
+    return _absolute_concentration(g, a, members, _concentration_bounds(members, t, a))
 
 
 def relative_concentration(
@@ -323,19 +350,25 @@ def relative_concentration(
     """
     g, o, t = _group_and_other(group, other, total)
     a = _area(area, g.shape[-1])
-    members, others = g.sum(axis=-1), o.sum(axis=-1)
-    small_mean, large_mean, defined = _concentration_bounds(members, t, a)
-    other_mean = _ratio((o * a).sum(axis=-1), others)
-    relative_group = _ratio(_ratio((g * a).sum(axis=-1), members), other_mean)
-    relative_bounds = _ratio(small_mean, large_mean) - 1
-    value = _quotient(relative_group - 1, relative_bounds)
-    return _finish(
-        value,
-        (members <= 0, f"group: {_NO_MEMBERS}"),
-        (others <= 0, _NO_OTHERS),
-        (other_mean <= 0, "area: the other group lives only in units without area"),
-        (~defined | (np.abs(relative_bounds) <= _SAME), _SAME_AREA),
-    )
+    members = g.sum(axis=-1)
+    return _relative_concentration(g, o, a, members, _concentration_bounds(members, t, a))
+
+
+def concentration_indices(
+    group: ArrayLike, other: ArrayLike, total: ArrayLike, area: ArrayLike
+) -> dict[str, Index]:
+    """:func:`absolute_concentration` (of the group in ``total``) and
+    :func:`relative_concentration` (of the group and ``other``) sharing their bounds,
+    computed once. A ``total`` shared by several groups (fewer leading axes) is sorted and
+    summed once. A single set of counts raises if either is undefined."""
+    g, o, _ = _group_and_other(group, other, total)
+    a = _area(area, g.shape[-1])
+    members = g.sum(axis=-1)
+    bounds = _concentration_bounds(members, np.asarray(total, dtype=np.float64), a)
+    return {
+        "absolute_concentration": _absolute_concentration(g, a, members, bounds),
+        "relative_concentration": _relative_concentration(g, o, a, members, bounds),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,11 +493,7 @@ def absolute_clustering(
     return _finish(
         value,
         (members.reshape(batch) <= 0, f"group: {_NO_MEMBERS}"),
-        (
-            denominator.reshape(batch) == 0,
-            "group: clustering is undefined (the group's proximity to everyone equals the "
-            "baseline X/n² Σ c)",
-        ),
+        (denominator.reshape(batch) == 0, _CLUSTERING_UNDEFINED),
     )
 
 
@@ -497,5 +526,98 @@ def relative_clustering(
         value,
         (members <= 0, f"group: {_NO_MEMBERS}"),
         (others <= 0, _NO_OTHERS),
-        (other_own <= 0, "other: clustering is undefined (zero proximity among the others)"),
+        (other_own <= 0, _OTHERS_UNCLUSTERED),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Every index over the proximity matrix, from one pass over it
+# --------------------------------------------------------------------------------------------
+
+
+def proximity_indices(
+    group: ArrayLike, other: ArrayLike, universe: ArrayLike, proximity: DecayProximity
+) -> dict[str, Index]:
+    """The five indices over PySAL's proximity matrix c, from one pass over it:
+
+    - ``distance_decay_isolation``: :func:`spatial.distance_decay_isolation` of the group in
+      ``universe``;
+    - ``distance_decay_interaction`` and ``spatial_proximity``: of the group with ``other``,
+      within the pair (total = group + other), as :mod:`spatial` computes them;
+    - ``absolute_clustering``: :func:`absolute_clustering` of the group in ``universe``;
+    - ``relative_clustering``: :func:`relative_clustering` of the group and ``other``.
+
+    ``proximity`` is the area's :func:`spatial.decay_proximity` with the clustering
+    indices' α and β (its defaults are theirs). A large area's c is never held whole (see
+    :class:`spatial.DecayProximity`); the indices need c @ group, c @ other, c @ universe,
+    cᵀ @ group and c's column sums, which one pass over its blocks gives for every draw:
+    Σ_i (x_i/X) Σ_j c_ij y_j / r_j = Σ_j (cᵀx)_j y_j / r_j, so the exposure indices need no
+    second pass. A count shared by several groups (fewer leading axes: the universe, or a
+    reference group common to them) is multiplied once. The values equal the functions
+    named above to rounding; as in :func:`indices.single_group_indices`, a single set of
+    counts raises if any index is undefined, a batch gives NaN there.
+    """
+    if not isinstance(proximity, DecayProximity):
+        raise ValueError(
+            f"proximity: expected a DecayProximity (from decay_proximity), got "
+            f"{type(proximity).__name__}"
+        )
+    g, o, _ = _group_and_other(group, other, universe)
+    n_units = g.shape[-1]
+    if n_units != proximity.n_units:
+        raise ValueError(f"group: {n_units} units, but the proximity is for {proximity.n_units}")
+    if n_units > 1 and (proximity.column_sums <= 0).any():
+        raise ValueError("centroids: every unit has the same centroid")
+    # Each count is multiplied in its own shape: one shared by several groups (fewer leading
+    # axes, e.g. the universe, or a reference group common to them) only once.
+    own = [np.asarray(values, dtype=np.float64) for values in (group, other, universe)]
+    rows = [values.reshape(-1, n_units) for values in own]
+    ahead, ctg, column_sums = proximity.products(
+        np.concatenate(rows), np.ascontiguousarray(rows[0])
+    )
+    parts = np.split(ahead, np.cumsum([len(r) for r in rows])[:-1])
+    cg, co, cu = (
+        np.broadcast_to(part.reshape(values.shape), g.shape)
+        for part, values in zip(parts, own, strict=True)
+    )
+    ctg = np.broadcast_to(ctg.reshape(own[0].shape), g.shape)
+
+    members, others = g.sum(axis=-1), o.sum(axis=-1)
+    reach = cg + co  # c @ (group + other)
+    own_form, other_form = (g * cg).sum(axis=-1), (o * co).sum(axis=-1)
+    pair_form = ((g + o) * reach).sum(axis=-1)
+    baseline = members / n_units**2 * column_sums.sum()
+    cluster_numerator = _ratio(own_form, members) - baseline
+    cluster_denominator = _ratio((g * cu).sum(axis=-1), members) - baseline
+    own_squares = _ratio((g * g * column_sums).sum(axis=-1), members**2)
+    other_squares = _ratio((o * o * column_sums).sum(axis=-1), others**2)
+
+    no_members = (members <= 0, f"group: {_NO_MEMBERS}")
+    no_others = (others <= 0, _NO_OTHERS)
+    return {
+        "distance_decay_isolation": _finish(
+            _ratio((ctg * _ratio(g, cu)).sum(axis=-1), members), no_members
+        ),
+        "distance_decay_interaction": _finish(
+            _ratio((ctg * _ratio(o, reach)).sum(axis=-1), members), no_members
+        ),
+        "spatial_proximity": _finish(
+            _ratio(
+                _ratio(own_form, members) + _ratio(other_form, others),
+                _ratio(pair_form, members + others),
+            ),
+            no_members,
+            no_others,
+        ),
+        "absolute_clustering": _finish(
+            _quotient(cluster_numerator, cluster_denominator),
+            no_members,
+            (cluster_denominator == 0, _CLUSTERING_UNDEFINED),
+        ),
+        "relative_clustering": _finish(
+            _ratio(own_squares, other_squares) - 1,
+            no_members,
+            no_others,
+            (other_squares <= 0, _OTHERS_UNCLUSTERED),
+        ),
+    }

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import NamedTuple, TypeVar
 
@@ -52,6 +53,7 @@ __all__ = [
     "isolation",
     "multigroup_dissimilarity",
     "multigroup_entropy",
+    "multigroup_indices",
     "mutual_information",
     "mutual_information_decomposition",
     "single_group_indices",
@@ -269,7 +271,7 @@ def _exposure_value(g: Array, share: Array, members: Array) -> Array:
 
 def _gini_value(share: Array, t: Array, members: Array, rest: Array) -> Array:
     order = np.argsort(share, axis=-1)
-    sorted_share = np.sort(share, axis=-1)
+    sorted_share = _gather(share, order)
     below = np.cumsum(_gather(t, order), axis=-1)[..., :-1]
     above = (members + rest)[..., None] - below
     half_pair_sum = (np.diff(sorted_share, axis=-1) * below * above).sum(axis=-1)
@@ -284,9 +286,22 @@ def _entropy_value(g: Array, r: Array, t: Array, members: Array, rest: Array) ->
     return _ratio((t * (overall[..., None] - unit)).sum(axis=-1), overall * population)
 
 
-def _atkinson_value(g: Array, r: Array, members: Array, rest: Array, b: float) -> Array:
-    # (1 − p_i)^(1−b) p_i^b t_i = r_i^(1−b) g_i^b: one power, not two (a root for b = ½).
-    terms = np.sqrt(r * g) if b == 0.5 else r * _ratio(g, r) ** b
+def _atkinson_terms(g: Array, r: Array, shapes: Iterable[float]) -> dict[float, Array]:
+    """(1 − p_i)^(1−b) p_i^b t_i = r_i^(1−b) g_i^b per shape b: one power, not two (a root
+    for b = ½), and for b next to 1 − b none (r^b g^(1−b) = g r / (r^(1−b) g^b))."""
+    terms: dict[float, Array] = {}
+    for b in shapes:
+        mirror = next((k for k in terms if math.isclose(k, 1 - b)), None)
+        if b == 0.5:
+            terms[b] = np.sqrt(r * g)
+        elif mirror is not None:
+            terms[b] = _ratio(g * r, terms[mirror])
+        else:
+            terms[b] = r * _ratio(g, r) ** b
+    return terms
+
+
+def _atkinson_value(terms: Array, members: Array, rest: Array, b: float) -> Array:
     mean = _ratio(terms.sum(axis=-1), members)  # P T = G
     return 1 - _ratio(members, rest) * mean ** (1 / (1 - b))  # P/(1 − P) = G/(T − G)
 
@@ -397,7 +412,7 @@ def atkinson(group: ArrayLike, total: ArrayLike, b: float = 0.5) -> Index:
     b = _atkinson_shape(b)
     g, _, rest = _group_in_total(group, total)
     members, outside = g.sum(axis=-1), rest.sum(axis=-1)
-    value = _atkinson_value(g, rest, members, outside, b)
+    value = _atkinson_value(_atkinson_terms(g, rest, [b])[b], members, outside, b)
     return _finish(value, *_single_group_undefined(members, outside))
 
 
@@ -453,11 +468,12 @@ def single_group_indices(
     members, others = g.sum(axis=-1), r.sum(axis=-1)
     outside = np.maximum(u - g, 0.0).sum(axis=-1)
     isolation_value = _exposure_value(g, _ratio(g, u), members)
+    terms = _atkinson_terms(g, r, shapes.values())
     values = {
         "dissimilarity": _dissimilarity_value(g, r, members, others),
         "gini": _gini_value(_ratio(g, pair), pair, members, others),
         "entropy": _entropy_value(g, r, pair, members, others),
-        **{name: _atkinson_value(g, r, members, others, b) for name, b in shapes.items()},
+        **{name: _atkinson_value(terms[b], members, others, b) for name, b in shapes.items()},
         "isolation": isolation_value,
         "interaction": _exposure_value(g, _ratio(r, u), members),
         "correlation_ratio": _correlation_ratio_value(isolation_value, members, outside),
@@ -559,6 +575,24 @@ def _cluster_index(clusters: ArrayLike, n_units: int) -> NDArray[np.intp]:
     return np.unique(labels, return_inverse=True)[1].reshape(-1)
 
 
+def _decomposed(n: Array, clusters: ArrayLike, population: Array) -> tuple[Array, Array]:
+    """M between clusters and population-weighted M within them (see
+    :func:`mutual_information_decomposition`)."""
+    codes = _cluster_index(clusters, n.shape[-2])
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    by_cluster = np.add.reduceat(n[..., order, :], starts, axis=-2)  # (..., n_clusters, K)
+    between, _ = _mutual(by_cluster)
+    # Σ_c (N_c/N) M_c = Σ_u Σ_g (n_ug/N) ln(p_{g|u} / p_{g|c(u)}) = …ln(n_ug N_c / (t_u n_cg)).
+    own_cluster = by_cluster[..., codes, :]  # (..., n_units, K): n_cg of each unit's cluster
+    numerator = n * own_cluster.sum(axis=-1)[..., None]
+    denominator = n.sum(axis=-1)[..., None] * own_cluster
+    present = n > 0
+    lift = np.where(present, numerator, 1.0) / np.where(present, denominator, 1.0)
+    within = _ratio((n * np.log(lift)).sum(axis=(-2, -1)), population)
+    return between, within
+
+
 @_in_blocks("counts", unit_axes=2)
 def mutual_information_decomposition(
     counts: ArrayLike, clusters: ArrayLike
@@ -577,24 +611,34 @@ def mutual_information_decomposition(
     total = between + within (the chain rule of mutual information), up to rounding (~1e-15).
     """
     n = _table(counts)
-    codes = _cluster_index(clusters, n.shape[-2])
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
-    by_cluster = np.add.reduceat(n[..., order, :], starts, axis=-2)  # (..., n_clusters, K)
-
     total, population = _mutual(n)
-    between, _ = _mutual(by_cluster)
-    # Σ_c (N_c/N) M_c = Σ_u Σ_g (n_ug/N) ln(p_{g|u} / p_{g|c(u)}) = …ln(n_ug N_c / (t_u n_cg)).
-    own_cluster = by_cluster[..., codes, :]  # (..., n_units, K): n_cg of each unit's cluster
-    numerator = n * own_cluster.sum(axis=-1)[..., None]
-    denominator = n.sum(axis=-1)[..., None] * own_cluster
-    present = n > 0
-    lift = np.where(present, numerator, 1.0) / np.where(present, denominator, 1.0)
-    within = _ratio((n * np.log(lift)).sum(axis=(-2, -1)), population)
-
+    between, within = _decomposed(n, clusters, population)
     undefined = (population <= 0, "counts: nobody in any unit")
     return MutualInformationDecomposition(
         total=_finish(total, undefined),
         between=_finish(between, undefined),
         within=_finish(within, undefined),
     )
+
+
+@_in_blocks("counts", unit_axes=2)
+def multigroup_indices(counts: ArrayLike, clusters: ArrayLike | None = None) -> dict[str, Index]:
+    """Every multigroup index, computing M once: ``multigroup_dissimilarity``,
+    ``multigroup_entropy`` and ``mutual_information``, and with ``clusters`` M's
+    ``mutual_information_between`` and ``mutual_information_within`` parts. Each equals the
+    function of the same name (batch conventions, NaN and messages are theirs); a single
+    set of counts raises if any is undefined."""
+    n = _table(counts)
+    mutual, population = _mutual(n)
+    diversity = _group_entropy(n)
+    undefined = _multigroup_undefined(population, diversity)
+    values = {
+        "multigroup_dissimilarity": multigroup_dissimilarity(n),
+        "multigroup_entropy": _finish(_ratio(mutual, diversity), *undefined),
+        "mutual_information": _finish(mutual, undefined[0]),
+    }
+    if clusters is not None:
+        between, within = _decomposed(n, clusters, population)
+        values["mutual_information_between"] = _finish(between, undefined[0])
+        values["mutual_information_within"] = _finish(within, undefined[0])
+    return values

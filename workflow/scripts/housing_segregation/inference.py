@@ -114,7 +114,9 @@ def bias_corrected_dissimilarity(
     Here each block of draws is one multinomial call per group and one batched
     :func:`~housing_segregation.indices.dissimilarity` call, rather than PySAL's loop over
     DataFrames; the estimator is the same, the random numbers are not (PySAL uses the legacy
-    global ``np.random``).
+    global ``np.random``). In a batch, rows with the same others (several groups each
+    against white residents) share the others' simulated allocations: each row's estimate
+    is unchanged in distribution, and the shared sampling is the costliest part.
     """
     draws = _positive_integer(draws, "draws")
     threads = _positive_integer(threads, "threads")
@@ -128,9 +130,18 @@ def bias_corrected_dissimilarity(
     group_shares = g / np.where(members > 0, members, 1.0)[..., None]
     other_shares = rest / np.where(others > 0, others, 1.0)[..., None]
 
+    # Comparisons with the same others (e.g. several groups against white residents) share
+    # their draws: the same distribution, sampled once.
+    flat_others = others.reshape(-1)
+    flat_shares = other_shares.reshape(-1, n_units)
+    distinct, which = np.unique(
+        np.column_stack([flat_others, flat_shares]), axis=0, return_inverse=True
+    )
+
     def simulate(block_generator: np.random.Generator, size: int) -> tuple[Array]:
         simulated_group = _multinomial(block_generator, members, group_shares, size)
-        simulated_other = _multinomial(block_generator, others, other_shares, size)
+        simulated_other = _multinomial(block_generator, distinct[:, 0], distinct[:, 1:], size)
+        simulated_other = simulated_other[:, which.reshape(-1)].reshape(simulated_group.shape)
         simulated = np.asarray(dissimilarity(simulated_group, simulated_other))
         return (np.where(np.isnan(simulated), 0.0, simulated).sum(axis=0),)
 

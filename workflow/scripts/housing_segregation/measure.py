@@ -4,7 +4,7 @@ tidy ``indices.csv`` table."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,32 +13,15 @@ import pandas as pd
 from . import indices
 from .geometric import (
     absolute_centralization,
-    absolute_clustering,
-    absolute_concentration,
+    concentration_indices,
     delta,
     distance_to_centre,
+    proximity_indices,
     relative_centralization,
-    relative_clustering,
-    relative_concentration,
-)
-from .indices import (
-    multigroup_dissimilarity,
-    multigroup_entropy,
-    mutual_information,
-    mutual_information_decomposition,
 )
 from .inference import bias_corrected_dissimilarity, random_allocation_test
-from .spatial import (
-    DecayProximity,
-    decay_proximity,
-    distance_decay_interaction,
-    distance_decay_isolation,
-    egohood_dissimilarity,
-    egohood_entropy,
-    kernel_weights,
-    spatial_proximity,
-)
-from .uncertainty import COMPOSITES, interval, point_counts, simulate_tract_counts
+from .spatial import DecayProximity, decay_proximity, egohood_indices, kernel_weights
+from .uncertainty import COMPOSITES, intervals, point_counts, simulate_tract_counts
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +41,7 @@ INDEX_COLUMNS = [
     "se",
     "ci_low",
     "ci_high",
+    "coverage",
 ]
 
 #: Geography level -> (ID column, name column) in the tract table, in report order.
@@ -79,8 +63,18 @@ MULTIGROUP = "multigroup"
 #: Atkinson shape parameters and their index names.
 ATKINSON_SHAPES = {"atkinson_b01": 0.1, "atkinson_b05": 0.5, "atkinson_b09": 0.9}
 
-#: Single-group indices of the group alone (no reference group in indices.csv).
-OWN_GROUP_INDICES = frozenset({"isolation", "correlation_ratio"})
+#: Indices of the focal group alone: no reference group in indices.csv.
+OWN_GROUP_INDICES = frozenset(
+    {
+        "isolation",
+        "correlation_ratio",
+        "distance_decay_isolation",
+        "delta",
+        "absolute_concentration",
+        "absolute_centralization",
+        "absolute_clustering",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -101,37 +95,33 @@ def comparisons(groups: Iterable[str], reference_group: str) -> list[Comparison]
     return race + poverty
 
 
-IndexValues = dict[tuple[str, str], "float | np.ndarray"]
+def families(tests: Iterable[Comparison]) -> dict[str, list[Comparison]]:
+    """Comparisons by the universe they share (in order): each family is measured at once."""
+    found: dict[str, list[Comparison]] = {}
+    for test in tests:
+        found.setdefault(test.universe, []).append(test)
+    return found
 
 
-def single_group_indices(group, reference, universe, reference_name: str) -> IndexValues:
+#: Index name -> values, each of shape (n_comparisons, batch) (multigroup: (batch,)).
+IndexValues = dict[str, np.ndarray]
+
+
+def single_group_indices(group, reference, universe) -> IndexValues:
     """Evenness over the pair (group vs reference), exposure within the universe.
 
-    Arguments have shape (..., n_units); each value has the leading shape. Isolation and
-    the correlation ratio concern the group alone, so they carry no reference.
-    """
-    values = indices.single_group_indices(
-        group, reference, universe, atkinson_shapes=ATKINSON_SHAPES
-    )
-    return {
-        (name, "" if name in OWN_GROUP_INDICES else reference_name): value
-        for name, value in values.items()
-    }
+    Arguments have shape (..., n_units); each value has the leading shape."""
+    return indices.single_group_indices(group, reference, universe, atkinson_shapes=ATKINSON_SHAPES)
 
 
 def multigroup_indices(parts, towns: np.ndarray | None) -> IndexValues:
     """Multigroup D, Theil's H and M (shape (..., n_units, n_groups)); with ``towns`` (a
     town code per unit), M's exact split into between- and within-town parts."""
-    values: IndexValues = {
-        ("multigroup_dissimilarity", ""): multigroup_dissimilarity(parts),
-        ("multigroup_entropy", ""): multigroup_entropy(parts),
-        ("mutual_information", ""): mutual_information(parts),
+    values = indices.multigroup_indices(parts, towns)
+    return {
+        f"{name}_towns" if name.endswith(("_between", "_within")) else name: value
+        for name, value in values.items()
     }
-    if towns is not None:
-        _, between, within = mutual_information_decomposition(parts, towns)
-        values[("mutual_information_between_towns", "")] = between
-        values[("mutual_information_within_towns", "")] = within
-    return values
 
 
 #: Indices that can be negative (the others are at least 0, so intervals stop there).
@@ -174,43 +164,46 @@ def area_geometry(centroids: np.ndarray, area: np.ndarray, radii: Iterable[float
     )
 
 
-def spatial_indices(group, reference, universe, reference_name: str, geometry: AreaGeometry):
+#: Counts per comparison array in one pass of the spatial indices (16 MB): a large area's
+#: draws are taken in chunks, so memory stays bounded at any size. Over 2,896 units each
+#: chunk rebuilds the proximity matrix, which costs far less than the products it serves.
+_SPATIAL_CHUNK_VALUES = 2**21
+
+
+def spatial_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
     """Egohood (kernel) D and H per radius over the pair, distance-decay exposure, spatial
     proximity, and the concentration, centralization and clustering indices, over all the
-    area's tracts (as PySAL computes them on the area's GeoDataFrame)."""
+    area's tracts (as PySAL computes them on the area's GeoDataFrame). Counts have shape
+    (n_comparisons, batch, n_units), the universe (batch, n_units); every draw of the
+    batch is computed on its own, so the chunks change no value."""
+    draws = group.shape[-2]
+    size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :].size)
+    parts = [
+        _spatial_indices(
+            *(values[..., start : start + size, :] for values in (group, reference, universe)),
+            geometry,
+        )
+        for start in range(0, draws, size)
+    ]
+    return {name: np.concatenate([part[name] for part in parts], axis=-1) for name in parts[0]}
+
+
+def _spatial_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
     pair = group + reference
     values: IndexValues = {}
     for radius, weights in geometry.kernels.items():
         label = distance_label(radius)
-        values[(f"spatial_dissimilarity_{label}", reference_name)] = egohood_dissimilarity(
-            group, pair, weights
-        )
-        values[(f"spatial_entropy_{label}", reference_name)] = egohood_entropy(group, pair, weights)
-    proximity, area = geometry.proximity, geometry.area
+        egohood = egohood_indices(group, pair, weights)
+        values[f"spatial_dissimilarity_{label}"] = egohood["dissimilarity"]
+        values[f"spatial_entropy_{label}"] = egohood["entropy"]
+    values.update(proximity_indices(group, reference, universe, geometry.proximity))
+    area, to_centre = geometry.area, geometry.to_centre
     values.update(
         {
-            ("distance_decay_isolation", ""): distance_decay_isolation(group, universe, proximity),
-            ("distance_decay_interaction", reference_name): distance_decay_interaction(
-                group, pair, proximity
-            ),
-            ("spatial_proximity", reference_name): spatial_proximity(group, pair, proximity),
-            ("delta", ""): delta(group, universe, area),
-            ("absolute_concentration", ""): absolute_concentration(group, universe, area),
-            ("relative_concentration", reference_name): relative_concentration(
-                group, reference, universe, area
-            ),
-            ("absolute_centralization", ""): absolute_centralization(
-                group, universe, geometry.to_centre, area
-            ),
-            ("relative_centralization", reference_name): relative_centralization(
-                group, reference, geometry.to_centre
-            ),
-            ("absolute_clustering", ""): absolute_clustering(
-                group, universe, geometry.centroids, area
-            ),
-            ("relative_clustering", reference_name): relative_clustering(
-                group, reference, geometry.centroids, area
-            ),
+            "delta": delta(group, universe, area),
+            **concentration_indices(group, reference, universe, area),
+            "absolute_centralization": absolute_centralization(group, universe, to_centre, area),
+            "relative_centralization": relative_centralization(group, reference, to_centre),
         }
     )
     return values
@@ -260,29 +253,17 @@ def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
     return found
 
 
-def _evaluate(
-    compute: Callable[..., IndexValues], point_args: tuple, drawn_args: tuple | None
-) -> list[tuple[dict[str, object], np.ndarray | None]]:
-    """(row with index, reference_group and value; the value's draws, or None) per index."""
-    point = compute(*point_args)
-    drawn = compute(*drawn_args) if drawn_args is not None else {}
-    return [
-        ({"index": index, "reference_group": reference, "value": float(value)},
-         drawn.get((index, reference)))
-        for (index, reference), value in point.items()
-    ]  # fmt: skip
-
-
-def _random_allocation_rows(
+def _random_allocation_values(
     group: np.ndarray,
     reference: np.ndarray,
-    reference_name: str,
     settings: Mapping[str, int],
     rng: np.random.Generator,
     threads: int,
-) -> list[dict[str, object]]:
+) -> IndexValues:
     """Bias-corrected D (Allen et al. 2015) and D's one-sided p-value against random
-    allocation of the pair's members to tracts, from the published (whole) counts."""
+    allocation of the pair's members to tracts, from the published (whole) counts of each
+    comparison (shape (n_comparisons, n_units); a shared reference may be (n_units,)):
+    values of shape (n_comparisons, 1)."""
     pair = group + reference
     corrected = bias_corrected_dissimilarity(
         group, pair, draws=settings["bias_correction_draws"], rng=rng, threads=threads
@@ -290,12 +271,183 @@ def _random_allocation_rows(
     test = random_allocation_test(
         group, pair, permutations=settings["permutations"], rng=rng, threads=threads
     )
-    return [
-        {"index": "dissimilarity_bias_corrected", "reference_group": reference_name,
-         "value": float(corrected)},
-        {"index": "dissimilarity_random_allocation_p", "reference_group": reference_name,
-         "value": float(test.p_value)},
-    ]  # fmt: skip
+    return {
+        "dissimilarity_bias_corrected": np.asarray(corrected)[:, None],
+        "dissimilarity_random_allocation_p": np.asarray(test.p_value)[:, None],
+    }
+
+
+@dataclass
+class MeasuredArea:
+    """One area's rows: the columns of :data:`INDEX_COLUMNS` up to ``population``, and each
+    row's values over the batch (``values[:, 0]`` from the published counts, then one
+    column per draw). ``simulated`` is False for rows without draws (the inference rows,
+    whose draw columns are NaN)."""
+
+    columns: dict[str, list]
+    values: np.ndarray
+    simulated: np.ndarray
+
+
+class _Rows:
+    """Collects an area's rows, a family of comparisons (or the multigroup indices) at a
+    time."""
+
+    def __init__(self, common: Mapping[str, object], batch: int):
+        self.common, self.batch = common, batch
+        self.columns: dict[str, list] = {
+            name: [] for name in (*common, "index", "group", "reference_group", "n_units",
+                                  "population")
+        }  # fmt: skip
+        self.values: list[np.ndarray] = []
+        self.simulated: list[bool] = []
+
+    def add(self, values: IndexValues, tests: Sequence[Comparison | None], n_units: int,
+            population: float) -> None:  # fmt: skip
+        """``values``: name -> (len(tests), batch or 1); a test of None is the multigroup
+        row (values of shape (batch,))."""
+        for name, value in values.items():
+            value = np.asarray(value, dtype=np.float64).reshape(len(tests), -1)
+            for test, row in zip(tests, value, strict=True):
+                for column, entry in self.common.items():
+                    self.columns[column].append(entry)
+                self.columns["index"].append(name)
+                self.columns["group"].append(MULTIGROUP if test is None else test.group)
+                self.columns["reference_group"].append(
+                    "" if test is None or name in OWN_GROUP_INDICES else test.reference
+                )
+                self.columns["n_units"].append(n_units)
+                self.columns["population"].append(population)
+                simulated = row.size == self.batch
+                self.simulated.append(simulated and self.batch > 1)
+                self.values.append(row if simulated else np.r_[row, [np.nan] * (self.batch - 1)])
+
+    def measured(self) -> MeasuredArea:
+        values = np.array(self.values).reshape(-1, self.batch)
+        return MeasuredArea(self.columns, values, np.array(self.simulated, dtype=bool))
+
+
+def measured_areas(
+    tracts: pd.DataFrame,
+    point: Mapping[str, np.ndarray],
+    drawn: Mapping[str, np.ndarray] | None,
+    *,
+    groups: Iterable[str],
+    reference_group: str,
+    unit_level: str = "tract",
+    minimum_units: Mapping[str, int] | None = None,
+    centroids: np.ndarray | None = None,
+    unit_areas: np.ndarray | None = None,
+    radii: Iterable[float] = (),
+    inference: Mapping[str, int] | None = None,
+    seed: int | list[int] = 0,
+    threads: int = 1,
+) -> Iterator[MeasuredArea]:
+    """Each index of each area from given counts, an area at a time.
+
+    ``point`` holds each count of :func:`count_names` per tract (shape (n,)), ``drawn`` the
+    same with a leading axis of draws; ``tracts`` (index 0..n-1) gives the areas. Areas and
+    the tracts that count in them are chosen from ``point``, so draws and scenarios built
+    on the same point counts line up row for row.
+
+    The published counts and the draws are one batch (published first), and the
+    comparisons sharing a universe (the race groups in the total population; the poverty
+    groups in the poverty universe) are measured together: every index is one vectorised
+    call per area and family, and an index undefined on the published counts (e.g.
+    concentration in a 3-tract area with a large majority) is NaN, not an error."""
+    tests = comparisons(list(groups), reference_group)
+    year = int(tracts["year"].iloc[0])
+    towns = pd.factorize(tracts["town_geoid"])[0]
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    radii = sorted(float(radius) for radius in radii)
+    batch = 1 + (len(next(iter(drawn.values()))) if drawn else 0)
+
+    def counts(name: str, units: np.ndarray) -> np.ndarray:
+        published = point[name][units][None]
+        return published if drawn is None else np.concatenate([published, drawn[name][:, units]])
+
+    def references(tests: list[Comparison], units: np.ndarray) -> np.ndarray:
+        """The comparisons' reference counts, (n_comparisons, batch, n_units), or (batch,
+        n_units) when they share one (the race groups against white residents): the
+        indices broadcast it, and work on it is done once."""
+        names = {test.reference for test in tests}
+        if len(names) == 1:
+            return counts(names.pop(), units)
+        return np.stack([counts(test.reference, units) for test in tests])
+
+    for area_number, area in enumerate(areas(tracts, minimum_units or {})):
+        label = f"{area.level} {area.geography_id} ({area.geography_name})"
+        geometry = (
+            area_geometry(centroids[area.units], unit_areas[area.units], radii)
+            if centroids is not None
+            else None
+        )
+        rows = _Rows(
+            {"year": year, "geography_level": area.level, "geography_id": area.geography_id,
+             "geography_name": area.geography_name, "unit_level": unit_level},
+            batch,
+        )  # fmt: skip
+        for family_number, (universe, family) in enumerate(families(tests).items()):
+            units = area.units[point[universe][area.units] > 0]
+            measurable = []
+            for test in family:
+                if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
+                    log.warning("%s: no %s or no %s; their indices are left out",
+                                label, test.group, test.reference)  # fmt: skip
+                else:
+                    measurable.append(test)
+            if not measurable:
+                continue
+            shape = (len(units), float(point[universe][units].sum()))
+            group = np.stack([counts(test.group, units) for test in measurable])
+            reference = references(measurable, units)
+            rows.add(single_group_indices(group, reference, counts(universe, units)),
+                     measurable, *shape)  # fmt: skip
+            if geometry is not None:
+                # Over all the area's tracts, as PySAL computes them on the area's frame.
+                everyone = area.units
+                rows.add(
+                    spatial_indices(
+                        np.stack([counts(test.group, everyone) for test in measurable]),
+                        references(measurable, everyone),
+                        counts(universe, everyone),
+                        geometry,
+                    ),
+                    measurable,
+                    *shape,
+                )
+            if inference:
+                rng = np.random.default_rng([*seeds, area_number, family_number])
+                rows.add(
+                    _random_allocation_values(group[..., 0, :], reference[..., 0, :],
+                                              inference, rng, threads),
+                    measurable,
+                    *shape,
+                )  # fmt: skip
+        units = area.units[point["total"][area.units] > 0]
+        area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
+        parts = np.stack([counts(p, units) for p in MULTIGROUP_PARTS], axis=-1)
+        rows.add(multigroup_indices(parts, area_towns), [None], len(units),
+                 float(point["total"][units].sum()))  # fmt: skip
+        yield rows.measured()
+
+
+def index_rows(
+    tracts: pd.DataFrame,
+    point: Mapping[str, np.ndarray],
+    drawn: Mapping[str, np.ndarray] | None,
+    **settings,
+) -> Iterator[tuple[dict[str, object], np.ndarray | None]]:
+    """Each index of each area as (row of :data:`INDEX_COLUMNS` up to ``population``; the
+    value's draws over ``drawn``, or None): :func:`measured_areas` (same arguments) a row
+    at a time."""
+    for measured in measured_areas(tracts, point, drawn, **settings):
+        names = list(measured.columns)
+        for position, entries in enumerate(zip(*measured.columns.values(), strict=True)):
+            row = dict(zip(names, entries, strict=True))
+            row["value"] = float(measured.values[position, 0])
+            draws = measured.values[position, 1:] if measured.simulated[position] else None
+            yield row, draws
 
 
 def compute_indices(
@@ -319,7 +471,8 @@ def compute_indices(
     With ``draws`` > 0, ``se``, ``ci_low`` and ``ci_high`` come from that many Monte Carlo
     replicates of the tract counts (``uncertainty.simulate_tract_counts``, seeded with
     ``seed``); otherwise they are missing. ``n_units`` counts the area's tracts with
-    people in the comparison's universe; ``population`` is that universe's total.
+    people in the comparison's universe; ``population`` is that universe's total. An index
+    undefined on the published counts has an empty value and interval.
 
     With tract ``centroids`` (n, 2) and ``unit_areas`` (n,) in metres, the spatial and
     geometric indices are added, egohood ones at each of ``radii`` (metres). With
@@ -332,21 +485,23 @@ def compute_indices(
     names = count_names(groups, reference_group)
     check_counts(tracts, names)
     point = point_counts(tracts, names)
-    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed) if draws else None
-    rows = []
-    for row, values in index_rows(
+    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed, names=names) if draws else None
+    parts = []
+    for measured in measured_areas(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
         unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
         unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
     ):  # fmt: skip
-        floor = None if row["index"] in SIGNED_INDICES else 0.0
-        se, low, high = (
-            interval(values, interval_level, float(row["value"]), floor=floor)
-            if values is not None
-            else (np.nan,) * 3
-        )
-        rows.append({**row, "se": se, "ci_low": low, "ci_high": high})
-    table = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+        part = pd.DataFrame(measured.columns)
+        part["value"] = measured.values[:, 0]
+        if drawn:
+            floors = np.where(part["index"].isin(SIGNED_INDICES), np.nan, 0.0)
+            part["se"], part["ci_low"], part["ci_high"] = intervals(
+                measured.values[:, 1:], interval_level, measured.values[:, 0], floors
+            )
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    table = table.reindex(columns=INDEX_COLUMNS)
     table["n_units"] = table["n_units"].astype(np.int64)
     table["population"] = table["population"].round().astype(np.int64)
     return sort_indices(table)
@@ -372,94 +527,6 @@ def check_counts(tracts: pd.DataFrame, names: Iterable[str]) -> None:
             if tracts[column].isna().any():
                 example = tracts.loc[tracts[column].isna(), "geoid"].iloc[0]
                 raise ValueError(f"tract table: {column} is missing for tract {example}")
-
-
-def index_rows(
-    tracts: pd.DataFrame,
-    point: Mapping[str, np.ndarray],
-    drawn: Mapping[str, np.ndarray] | None,
-    *,
-    groups: Iterable[str],
-    reference_group: str,
-    unit_level: str = "tract",
-    minimum_units: Mapping[str, int] | None = None,
-    centroids: np.ndarray | None = None,
-    unit_areas: np.ndarray | None = None,
-    radii: Iterable[float] = (),
-    inference: Mapping[str, int] | None = None,
-    seed: int | list[int] = 0,
-    threads: int = 1,
-) -> Iterator[tuple[dict[str, object], np.ndarray | None]]:
-    """Each index of each area from given counts: (row of :data:`INDEX_COLUMNS` up to
-    ``population``; the value's draws over ``drawn``, or None).
-
-    ``point`` holds each count of :func:`count_names` per tract (shape (n,)), ``drawn`` the
-    same with a leading axis of draws; ``tracts`` (index 0..n-1) gives the areas. Areas and
-    the tracts that count in them are chosen from ``point``, so draws and scenarios built
-    on the same point counts line up row for row."""
-    tests = comparisons(list(groups), reference_group)
-    year = int(tracts["year"].iloc[0])
-    towns = pd.factorize(tracts["town_geoid"])[0]
-    seeds = [seed] if isinstance(seed, int) else list(seed)
-    radii = sorted(float(radius) for radius in radii)
-    for area_number, area in enumerate(areas(tracts, minimum_units or {})):
-        label = f"{area.level} {area.geography_id} ({area.geography_name})"
-        geometry = (
-            area_geometry(centroids[area.units], unit_areas[area.units], radii)
-            if centroids is not None
-            else None
-        )
-        common = {
-            "year": year,
-            "geography_level": area.level,
-            "geography_id": area.geography_id,
-            "geography_name": area.geography_name,
-            "unit_level": unit_level,
-        }
-        for test in tests:
-            units = area.units[point[test.universe][area.units] > 0]
-            if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
-                log.warning("%s: no %s or no %s; their indices are left out",
-                            label, test.group, test.reference)  # fmt: skip
-                continue
-            columns = (test.group, test.reference, test.universe)
-            point_args = (*(point[n][units] for n in columns), test.reference)
-            drawn_args = (*(drawn[n][:, units] for n in columns), test.reference) if drawn else None
-            evaluated = _evaluate(single_group_indices, point_args, drawn_args)
-            if geometry is not None:
-                # Over all the area's tracts, as PySAL computes them on the area's frame.
-                everyone = area.units
-                spatial_point = (*(point[n][everyone] for n in columns), test.reference, geometry)
-                spatial_drawn = (
-                    (*(drawn[n][:, everyone] for n in columns), test.reference, geometry)
-                    if drawn
-                    else None
-                )
-                evaluated += _evaluate(spatial_indices, spatial_point, spatial_drawn)
-            if inference:
-                rng = np.random.default_rng([*seeds, area_number, tests.index(test)])
-                evaluated += [
-                    (row, None)
-                    for row in _random_allocation_rows(
-                        point[test.group][units], point[test.reference][units],
-                        test.reference, inference, rng, threads,
-                    )
-                ]  # fmt: skip
-            population = float(point[test.universe][units].sum())
-            for row, values in evaluated:
-                yield ({**common, **row, "group": test.group, "n_units": len(units),
-                        "population": population}, values)  # fmt: skip
-        units = area.units[point["total"][area.units] > 0]
-        area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
-        point_parts = np.stack([point[p][units] for p in MULTIGROUP_PARTS], axis=-1)
-        drawn_parts = (
-            (np.stack([drawn[p][:, units] for p in MULTIGROUP_PARTS], axis=-1), area_towns)
-            if drawn
-            else None
-        )
-        for row, values in _evaluate(multigroup_indices, (point_parts, area_towns), drawn_parts):
-            yield ({**common, **row, "group": MULTIGROUP, "n_units": len(units),
-                    "population": float(point["total"][units].sum())}, values)  # fmt: skip
 
 
 def sort_indices(table: pd.DataFrame) -> pd.DataFrame:
@@ -498,3 +565,16 @@ def combine_indices(tables: list[pd.DataFrame]) -> pd.DataFrame:
         row = combined.loc[duplicated, key].iloc[0].to_dict()
         raise ValueError(f"indices: the same value appears twice: {row}")
     return sort_indices(combined)
+
+
+#: ``coverage`` of a row: measured from every tract of the area, or from part of them (a CBSA
+#: crossing into a state whose tracts the run could not read; housing_segregation.cross_state).
+COMPLETE = "complete"
+PARTIAL = "partial"
+
+
+def with_coverage(table: pd.DataFrame, coverage: str) -> pd.DataFrame:
+    """``table`` (rows of :data:`INDEX_COLUMNS`) with its ``coverage`` set on every row."""
+    if coverage not in (COMPLETE, PARTIAL):
+        raise ValueError(f"coverage: {coverage!r} is not {COMPLETE!r} or {PARTIAL!r}")
+    return table.assign(coverage=coverage)[INDEX_COLUMNS]

@@ -71,6 +71,7 @@ __all__ = [
     "distance_decay_isolation",
     "egohood_dissimilarity",
     "egohood_entropy",
+    "egohood_indices",
     "egohood_multigroup_dissimilarity",
     "egohood_multigroup_entropy",
     "kernel_weights",
@@ -235,7 +236,8 @@ def _smooth(counts: Array, weights: scipy.sparse.csr_matrix | Array, axis: int) 
     moved = np.moveaxis(counts, axis, 0)
     flat = np.ascontiguousarray(moved.reshape(moved.shape[0], -1))
     summed = np.asarray(weights @ flat).reshape(moved.shape)
-    return np.moveaxis(summed, 0, axis)
+    # Back in the counts' own layout, so that sums over units run along memory.
+    return np.ascontiguousarray(np.moveaxis(summed, 0, axis))
 
 
 def smooth(counts: ArrayLike, weights: object, *, axis: int = -1) -> Array:
@@ -279,6 +281,25 @@ def _raise_if_undefined(members: Array, others: Array) -> None:
             raise ValueError(f"total: {_NOBODY_ELSE}")
 
 
+def egohood_indices(
+    group: ArrayLike, total: ArrayLike, weights: object, *, rounded: bool = True
+) -> dict[str, Index]:
+    """Egohood ``dissimilarity`` and ``entropy`` from one smoothing of the counts (see
+    :func:`egohood_dissimilarity` and :func:`egohood_entropy`)."""
+    g, t = _egohood_pair(group, total, weights, rounded)
+    other = t - g
+    members, others = g.sum(axis=-1), other.sum(axis=-1)
+    _raise_if_undefined(members, others)
+    # The smoothed counts are valid by construction: the aspatial formulas without checks.
+    undefined = ((members <= 0, f"group: {_NO_MEMBERS}"), (others <= 0, f"total: {_NOBODY_ELSE}"))
+    return {
+        "dissimilarity": _finish(
+            indices._dissimilarity_value(g, other, members, others), *undefined
+        ),
+        "entropy": _finish(indices._entropy_value(g, other, t, members, others), *undefined),
+    }
+
+
 def egohood_dissimilarity(
     group: ArrayLike, total: ArrayLike, weights: object, *, rounded: bool = True
 ) -> Index:
@@ -287,10 +308,7 @@ def egohood_dissimilarity(
 
     PySAL ``Dissim(gdf, group, total, distance=d)`` (``rounded=True``, the default).
     """
-    g, t = _egohood_pair(group, total, weights, rounded)
-    other = t - g
-    _raise_if_undefined(g.sum(axis=-1), other.sum(axis=-1))
-    return indices.dissimilarity(g, other)
+    return egohood_indices(group, total, weights, rounded=rounded)["dissimilarity"]
 
 
 def egohood_entropy(
@@ -298,9 +316,7 @@ def egohood_entropy(
 ) -> Index:
     """Spatial information theory index H of egohoods: :func:`indices.entropy` of the smoothed
     group and total. PySAL ``Entropy(gdf, group, total, distance=d)``."""
-    g, t = _egohood_pair(group, total, weights, rounded)
-    _raise_if_undefined(g.sum(axis=-1), (t - g).sum(axis=-1))
-    return indices.entropy(g, t)
+    return egohood_indices(group, total, weights, rounded=rounded)["entropy"]
 
 
 def _egohood_table(counts: ArrayLike, weights: object, rounded: bool) -> Array:
@@ -445,6 +461,18 @@ class DecayProximity:
         for rows, block in self.blocks():
             out[:, rows] = flat @ block.T
         return out.reshape(values.shape)
+
+    def products(self, forward: Array, backward: Array) -> tuple[Array, Array, Array]:
+        """One pass over c for several products: c @ each row of ``forward`` (k, n_units),
+        cᵀ @ each row of ``backward`` (m, n_units), and c's column sums Σ_i c_ij."""
+        n = self.n_units
+        ahead, back = np.empty_like(forward), np.zeros_like(backward)
+        column_sums = np.zeros(n)
+        for rows, block in self.blocks():
+            ahead[:, rows] = forward @ block.T
+            back += backward[:, rows] @ block
+            column_sums += block.sum(axis=0)
+        return ahead, back, column_sums
 
     def toarray(self) -> Array:
         """The dense matrix c (n_units × n_units): for small n and for tests."""

@@ -83,14 +83,26 @@ def draw_counts(
 
 
 def simulate_tract_counts(
-    tracts: pd.DataFrame, *, draws: int, seed: Sequence[int] | int
+    tracts: pd.DataFrame,
+    *,
+    draws: int,
+    seed: Sequence[int] | int,
+    names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Simulated counts of every part and composite, each of shape (draws, n_tracts).
+    """Simulated counts of every part and composite (or only of ``names``), each of shape
+    (draws, n_tracts) and contiguous.
 
     The seed may be a sequence (e.g. [config seed, year, state]) so each state-year has
-    its own reproducible stream whatever the order jobs run in.
+    its own reproducible stream whatever the order jobs run in. Every part is drawn
+    whatever ``names`` asks for, so a count's draws do not depend on which are kept.
     """
     rng = np.random.default_rng(seed)
+    wanted = set(names) if names is not None else None
+    needed = (
+        None
+        if wanted is None
+        else wanted | {part for name in wanted for part in COMPOSITES.get(name, ())}
+    )
     simulated: dict[str, np.ndarray] = {}
     for parts in (RACE_PARTS, POVERTY_PARTS):
         missing = [c for p in parts for c in (p, f"{p}_moe") if c not in tracts]
@@ -108,9 +120,13 @@ def simulate_tract_counts(
             rng=rng,
         )
         for index, part in enumerate(parts):
-            simulated[part] = drawn[:, :, index]
+            if needed is None or part in needed:
+                simulated[part] = np.ascontiguousarray(drawn[:, :, index])
     for name, parts in COMPOSITES.items():
-        simulated[name] = sum(simulated[part] for part in parts)
+        if wanted is None or name in wanted:
+            simulated[name] = sum(simulated[part] for part in parts)
+    if wanted is not None:
+        simulated = {name: values for name, values in simulated.items() if name in wanted}
     return simulated
 
 
@@ -137,17 +153,46 @@ def interval(
     their own mean, re-centred on ``centre`` (the value from the published counts):
     ``centre + quantile(draws - mean(draws))``, clipped at 0 (no index is negative).
     Draws where the index is undefined (NaN) are left out; with fewer than two defined
-    draws the result is all NaN.
+    draws, or an undefined ``centre``, the result is all NaN.
     """
-    defined = np.asarray(values, dtype=np.float64)
-    defined = defined[np.isfinite(defined)]
-    if defined.size < 2:
-        return (np.nan, np.nan, np.nan)
+    floors = np.array([np.nan if floor is None else floor])
+    se, low, high = intervals(
+        np.asarray(values, dtype=np.float64)[None], level, np.array([centre]), floors
+    )
+    return float(se[0]), float(low[0]), float(high[0])
+
+
+def intervals(
+    values: np.ndarray, level: float, centres: np.ndarray, floors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`interval` of each row of ``values`` (rows, draws) at once: standard errors,
+    lower and upper bounds, each of shape (rows,). ``centres`` holds each row's published
+    value, ``floors`` its floor (NaN: no floor)."""
+    values = np.asarray(values, dtype=np.float64)
+    centres = np.asarray(centres, dtype=np.float64)
+    floors = np.asarray(floors, dtype=np.float64)
+    se, low, high = (np.full(len(values), np.nan) for _ in range(3))
+    defined = np.isfinite(values)
+    complete = defined.all(axis=1) & (values.shape[1] >= 2)
     tail = (1 - level) / 2
-    low, high = np.quantile(defined - defined.mean(), [tail, 1 - tail])
+    rows = np.flatnonzero(complete)
+    if rows.size:
+        # Rows with every draw defined (nearly all) in one vectorised pass.
+        se[rows], low[rows], high[rows] = _spread(values[rows], tail)
+    for row in np.flatnonzero(~complete & (defined.sum(axis=1) >= 2)):
+        spread = _spread(values[row, defined[row]][None], tail)
+        se[row], low[row], high[row] = (part[0] for part in spread)
     # Discrete indices (delta in a 3-tract town) can put both quantiles of the deviations on
     # one side of zero: the interval is widened to hold the published value.
-    low, high = min(centre, centre + float(low)), max(centre, centre + float(high))
-    if floor is not None:
-        low = max(floor, low)
-    return float(defined.std(ddof=1)), low, high
+    low, high = np.fmin(centres, centres + low), np.fmax(centres, centres + high)
+    low = np.where(np.isnan(floors), low, np.fmax(floors, low))
+    unknown = np.isnan(se) | ~np.isfinite(centres)
+    return tuple(np.where(unknown, np.nan, part) for part in (se, low, high))
+
+
+def _spread(values: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard deviation and the ``tail`` and 1 − ``tail`` quantiles of each row's
+    deviations from its mean."""
+    deviations = values - values.mean(axis=1, keepdims=True)
+    low, high = np.quantile(deviations, [tail, 1 - tail], axis=1)
+    return values.std(axis=1, ddof=1), low, high
