@@ -415,3 +415,51 @@ def test_real_connecticut_tables(shared_data, year, n_tracts, population, counti
     assert (known["nonwhite"] + known["white_nh"] - known["total"]).abs().max() == pytest.approx(
         0.0, abs=1e-9
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Year rules from the vintage table
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_name_in_the_other_years_style_is_split_with_a_warning(caplog):
+    # Synthetic: a 2019 table whose NAMEs use the 2022-on "; " style.
+    raw = api_table([("010101", "Census Tract 101.01; Fairfield County; Connecticut", TRACT_C)])
+    with caplog.at_level(logging.WARNING, logger="housing_segregation.acs"):
+        row = tidy_acs_tracts(raw, year=2019, source="synthetic.json").iloc[0]
+    assert (row["name"], row["county_name"], row["state_name"]) == (
+        "Census Tract 101.01",
+        "Fairfield County",
+        "Connecticut",
+    )
+    assert "1 NAME(s) are not separated by ', ', the API's style for ACS 2019" in caplog.text
+
+
+def test_the_years_own_separator_leaves_no_warning(raw_2023, caplog):
+    with caplog.at_level(logging.WARNING, logger="housing_segregation.acs"):
+        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+    assert "not separated by" not in caplog.text
+
+
+@pytest.mark.parametrize("year", [2010, 2015, 2019, 2020, 2023, 2024])
+def test_every_table_is_published_in_every_year(year):
+    assert api_variables(year) == api_variables()
+
+
+def test_a_table_the_release_lacks_is_named(monkeypatch, raw_2023):
+    import dataclasses
+
+    from housing_segregation import acs, vintages
+
+    release = vintages.vintage(2023)
+    without = dataclasses.replace(release, tables=release.tables - {"C17002"})
+    monkeypatch.setattr(acs.vintages, "vintage", lambda year: without)
+    with pytest.raises(ValueError, match=r"ACS 2023: table\(s\) C17002 are not published"):
+        api_variables(2023)
+    with pytest.raises(ValueError, match="C17002"):
+        tidy_acs_tracts(raw_2023, year=2023)
+
+
+def test_a_year_before_the_first_release_is_refused(raw_2023):
+    with pytest.raises(ValueError, match="config key 'years': 2009"):
+        tidy_acs_tracts(raw_2023, year=2009)

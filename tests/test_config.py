@@ -17,6 +17,7 @@ from housing_segregation.config import (
     load_schema,
     results_version,
     tract_crosswalk_for,
+    tract_decade,
     validate_config,
     validate_scenarios,
 )
@@ -242,6 +243,8 @@ def test_wrong_types_and_values_name_the_key(raw_config, schema, changes, key, e
         ({"states": "09"}, "states", ["09"]),
         ({"states": [25, 9]}, "states", ["09", "25"]),
         ({"groups": "hispanic"}, "groups", ["hispanic"]),
+        ({"cbsa_other_states": "false"}, "cbsa_other_states", False),
+        ({"cbsa_other_states": "True"}, "cbsa_other_states", True),
     ],
 )
 def test_command_line_values_are_coerced(raw_config, schema, changes, key, expected):
@@ -401,6 +404,25 @@ def test_crs_must_be_projected_in_metres(raw_config, schema, crs, words):
         assert word in message
 
 
+@pytest.mark.parametrize("states", ["all", ["all"]])
+def test_all_states_means_the_50_states_and_dc(raw_config, schema, states):
+    # `states: all` in the file, `--config states=all` or `states=[all]` on the command line.
+    validated = validate_config(with_changes(raw_config, states=states), schema)
+    assert len(validated["states"]) == 51
+    assert validated["states"] == sorted(validated["states"])
+    assert {"01", "09", "11", "56"} <= set(validated["states"])  # DC (11) is in
+    assert "72" not in validated["states"]  # Puerto Rico only when listed
+
+
+def test_puerto_rico_can_be_listed(raw_config, schema):
+    assert validate_config(with_changes(raw_config, states=["72"]), schema)["states"] == ["72"]
+
+
+def test_states_all_is_the_only_word_allowed(raw_config, schema):
+    message = config_error(raw_config, schema, states="everything")
+    assert "'states" in message
+
+
 def test_single_digit_state_strings_are_padded(raw_config, schema):
     # Snakemake reads `--config states=[9]` as ["9"].
     assert validate_config(with_changes(raw_config, states=["9"]), schema)["states"] == ["09"]
@@ -451,3 +473,43 @@ def test_a_sweep_of_an_undefined_scenario_is_named(scenarios_document, scenarios
     scenarios_document["sweeps"][0]["scenario"] = "no_such_scenario"
     with pytest.raises(ConfigError, match=r"scenarios.yaml key 'sweeps.0': scenario 'no_such"):
         validate_scenarios(scenarios_document, scenarios_schema, "scenarios.yaml")
+
+
+# --------------------------------------------------------------------------------------------
+# Year rules from the vintage table
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("year", "decade"), [(2010, 2010), (2019, 2010), (2020, 2020), (2023, 2020)]
+)
+def test_tract_decade_comes_from_the_vintage_table(config, year, decade):
+    assert tract_decade(config, year) == decade
+
+
+def test_connecticut_2019_and_2023_keep_their_year_rules(config):
+    # The values the pipeline's Connecticut outputs were made with, before the vintage table.
+    assert [boundary_vintage(config, 2019, layer) for layer in ("tract", "cousub")] == [2019, 2020]
+    assert [boundary_vintage(config, 2023, layer) for layer in ("tract", "cousub")] == [2020, 2020]
+    assert [tract_decade(config, year) for year in (2019, 2023)] == [2010, 2020]
+    assert tract_crosswalk_for(config, "09", 2019) is None
+    assert tract_crosswalk_for(config, "09", 2023) is not None
+
+
+def test_boundaries_of_another_census_are_refused(raw_config, schema):
+    # ACS 2019 is tabulated on 2010 tracts: 2020 tract boundaries cannot carry it.
+    raw_config["boundary_vintages"]["2019"] = {"tract": 2020, "cousub": 2020}
+    with pytest.raises(
+        ConfigError,
+        match=r"'boundary_vintages.2019.tract': vintage 2020 has 2020 tracts, but the ACS 2019",
+    ):
+        validate_config(with_changes(raw_config, years=[2019, 2023]), schema)
+    # Town boundaries may be of another vintage (town lines seldom change).
+    raw_config["boundary_vintages"]["2019"] = {"tract": 2019, "cousub": 2023}
+    validate_config(with_changes(raw_config, years=[2019]), schema)
+
+
+def test_a_crosswalk_without_its_first_year_takes_the_vintage_tables(config):
+    del config["tract_geoid_crosswalks"]["09"]["first_acs_year"]
+    assert tract_crosswalk_for(config, "09", 2023) is not None  # planning regions from 2022
+    assert tract_crosswalk_for(config, "09", 2021) is None

@@ -744,3 +744,93 @@ def test_write_record_and_sha256_file(tmp_path: Path) -> None:
     assert listing(tmp_path / "records") == ["data.json"]
     with pytest.raises(AttributeError):
         record.bytes = 1  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# The Census 2020-to-2010 tract relationship file
+# --------------------------------------------------------------------------------------------
+
+#: SYNTHETIC rows (not Census figures) in the published layout of tab20_tract20_tract10:
+#: 2010 tract 09001010100 (land 1,000 m²) split 600/400 into two 2020 tracts; 09001010200
+#: unchanged.
+RELATIONSHIP_HEADER = (
+    "OID_TRACT_20|GEOID_TRACT_20|NAMELSAD_TRACT_20|AREALAND_TRACT_20|AREAWATER_TRACT_20|"
+    "MTFCC_TRACT_20|FUNCSTAT_TRACT_20|OID_TRACT_10|GEOID_TRACT_10|NAMELSAD_TRACT_10|"
+    "AREALAND_TRACT_10|AREAWATER_TRACT_10|MTFCC_TRACT_10|FUNCSTAT_TRACT_10|AREALAND_PART|"
+    "AREAWATER_PART"
+)
+SYNTHETIC_RELATIONSHIPS = (
+    "\n".join(
+        [
+            RELATIONSHIP_HEADER,
+            "1|09001010101|Census Tract 101.01|600|0|G5020|S|11|09001010100|Census Tract 101|"
+            "1000|0|G5020|S|600|0",
+            "2|09001010102|Census Tract 101.02|400|0|G5020|S|11|09001010100|Census Tract 101|"
+            "1000|0|G5020|S|400|0",
+            "3|09001010200|Census Tract 102|500|5|G5020|S|12|09001010200|Census Tract 102|"
+            "500|5|G5020|S|500|5",
+        ]
+    )
+    + "\n"
+).encode("utf-8")
+
+
+def test_tract_relationship_url() -> None:
+    # The published address (Census rel2020 tract files), from the vintage table.
+    assert download.tract_relationship_url() == (
+        "https://www2.census.gov/geo/docs/maps-data/data/rel2020/tract/"
+        "tab20_tract20_tract10_natl.txt"
+    )
+    assert download.tract_relationship_url(base_url="http://127.0.0.1:1/rel/") == (
+        "http://127.0.0.1:1/rel/rel2020/tract/tab20_tract20_tract10_natl.txt"
+    )
+
+
+def test_fetch_tract_relationships_writes_the_file_unchanged_and_harmonise_reads_it(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    from housing_segregation.harmonise import read_tract_relationships
+
+    path = "/rel2020/tract/tab20_tract20_tract10_natl.txt"
+    server.script(path, Reply(503), Reply(200, SYNTHETIC_RELATIONSHIPS))
+    url = download.tract_relationship_url(base_url=server.url("/"))
+    destination = tmp_path / "census-rel2020" / "tab20_tract20_tract10_natl.txt"
+    record = fetch(
+        url,
+        destination,
+        validate=download.validate_tract_relationships,
+        backoff_seconds=0,
+        sleep=no_sleep,
+    )
+    assert destination.read_bytes() == SYNTHETIC_RELATIONSHIPS
+    assert record.url == url and record.attempts == 2
+    assert record.sha256 == hashlib.sha256(SYNTHETIC_RELATIONSHIPS).hexdigest()
+    write_record(record, tmp_path / "record.json")
+    assert json.loads((tmp_path / "record.json").read_text())["bytes"] == len(
+        SYNTHETIC_RELATIONSHIPS
+    )
+    weights = read_tract_relationships(destination, state="09")
+    assert weights.to_dict("records") == [
+        {"source_geoid": "09001010100", "target_geoid": "09001010101", "weight": 0.6},
+        {"source_geoid": "09001010100", "target_geoid": "09001010102", "weight": 0.4},
+        {"source_geoid": "09001010200", "target_geoid": "09001010200", "weight": 1.0},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html><body>Service unavailable</body></html>", "got HTML"),
+        (b"GEOID_TRACT_20|GEOID_TRACT_10\n1|2\n", "lacks column.*AREALAND_TRACT_10"),
+        (RELATIONSHIP_HEADER.encode() + b"\n", "no data rows"),
+        (b"", "empty"),
+        (b"\xff\xfe|", "not UTF-8"),
+    ],
+)
+def test_a_bad_relationship_file_is_not_written(
+    server: ScriptedServer, tmp_path: Path, body: bytes, message: str
+) -> None:
+    url = server.script("/rel.txt", Reply(200, body))
+    with pytest.raises(DownloadError, match=message):
+        fetch(url, tmp_path / "rel.txt", validate=download.validate_tract_relationships)
+    assert listing(tmp_path) == []

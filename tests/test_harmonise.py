@@ -19,10 +19,12 @@ from tobler.area_weighted import area_interpolate
 
 from housing_segregation.harmonise import (
     check_weights,
+    harmonise_tracts,
     harmonised_tract_table,
     interpolate_counts,
     overlay_weights,
     read_tract_relationships,
+    relationship_weights,
     timeseries_table,
 )
 
@@ -214,6 +216,7 @@ def test_the_time_series_flags_each_row():
             "geography_name": "Connecticut", "unit_level": "tract", "index": "dissimilarity",
             "group": "black_nh", "reference_group": "white_nh", "value": value, "n_units": 2,
             "population": 10, "se": 0.01, "ci_low": value - 0.01, "ci_high": value + 0.01,
+            "coverage": "complete",
         }])  # fmt: skip
 
     series = timeseries_table(
@@ -224,3 +227,73 @@ def test_the_time_series_flags_each_row():
         [2019, 0.65, 2020, True],
         [2023, 0.6, 2020, False],
     ]
+
+
+def planning_region_tables():
+    """Synthetic 2019 (2010 tracts, old county 001) and 2023 tables (2020 tracts, planning
+    region 110): the 2023 geoids differ from the census GEOIDs in boundary_geoid, as in
+    Connecticut from 2022. The polygons disagree with the relationship file on purpose, so
+    a test can tell which shares were used."""
+    source = squares(
+        ["09001000100", "09001000200"], [(0, 0, 2000, 1000), (2000, 0, 4000, 1000)]
+    ).assign(year=2019, total=[400.0, 100.0], total_moe=[40.0, 10.0])
+    target = squares(
+        ["09110000101", "09110000102", "09110000200"],
+        [(0, 0, 1000, 1000), (1000, 0, 2000, 1000), (2000, 0, 4000, 1000)],
+    ).assign(
+        year=2023,
+        boundary_geoid=["09001000101", "09001000102", "09001000200"],
+        total=[1.0, 1.0, 1.0],
+        total_moe=[1.0, 1.0, 1.0],
+    )
+    return source, target
+
+
+def test_relationship_shares_reach_the_targets_through_their_census_geoids(tmp_path):
+    # The file splits A's land 3:1 between 2020 tracts …101 and …102 (the polygons say 1:1);
+    # B is unchanged. A also touches 2020 tract …103, which the target table lacks: its
+    # share (100 of 1,100 m²) is dropped and A's others rescaled to 750/1000 and 250/1000.
+    source, target = planning_region_tables()
+    path = relationship_file(
+        tmp_path,
+        [
+            row("09001000101", "09001000100", 1100, 0, 750, 0),
+            row("09001000102", "09001000100", 1100, 0, 250, 0),
+            row("09001000103", "09001000100", 1100, 0, 100, 0),
+            row("09001000200", "09001000200", 500, 0, 500, 0),
+        ],
+    )
+    weights = relationship_weights(path, source, target, state="09")
+    assert weights["source_geoid"].tolist() == ["09001000100"] * 2 + ["09001000200"]
+    assert weights["target_geoid"].tolist() == ["09110000101", "09110000102", "09110000200"]
+    assert weights["weight"].tolist() == pytest.approx([0.75, 0.25, 1.0])
+    check_weights(weights, source["geoid"].tolist(), source=str(path))
+
+
+def test_harmonise_uses_the_relationship_file_when_given_and_says_so(tmp_path, caplog):
+    source, target = planning_region_tables()
+    path = relationship_file(
+        tmp_path,
+        [
+            row("09001000101", "09001000100", 1000, 0, 750, 0),
+            row("09001000102", "09001000100", 1000, 0, 250, 0),
+            row("09001000200", "09001000200", 500, 0, 500, 0),
+        ],
+    )
+    with caplog.at_level("INFO", logger="housing_segregation.harmonise"):
+        by_file = harmonise_tracts(source, target, state="09", relationships=path)
+        by_overlay = harmonise_tracts(source, target, state="09")
+    # File: A's 400 people split 300/100; overlay (equal halves of A's area): 200/200.
+    assert by_file["total"].tolist() == [300, 100, 100]
+    assert by_overlay["total"].tolist() == [200, 200, 100]
+    assert by_file["geoid"].tolist() == target["geoid"].tolist()
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("tab20_tract20_tract10_st09.txt (land-area shares)" in m for m in messages)
+    assert any("boundary overlay of the two tract layers" in m for m in messages)
+
+
+def test_a_source_tract_the_file_does_not_place_is_named(tmp_path):
+    source, target = planning_region_tables()
+    path = relationship_file(tmp_path, [row("09001000200", "09001000200", 500, 0, 500, 0)])
+    with pytest.raises(ValueError, match=r"no shares for 1 tract\(s\), e.g. 09001000100"):
+        harmonise_tracts(source, target, state="09", relationships=path)

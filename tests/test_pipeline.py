@@ -39,6 +39,7 @@ INDEX_COLUMNS = [
     "se",
     "ci_low",
     "ci_high",
+    "coverage",
 ]
 #: The contract columns of siting_metrics.csv, restated: the test must not import them.
 SITING_COLUMNS = [
@@ -62,6 +63,18 @@ FEWER_DRAWS = (
 )
 #: Runs that test something else leave the scenarios out.
 NO_SCENARIOS = "scenarios={run: []}"
+
+
+#: SYNTHETIC, not Census data: a two-row file in the layout of the Census 2020-to-2010 tract
+#: relationship file, for the download-mode run to fetch (it stops before harmonising).
+SYNTHETIC_TRACT_RELATIONSHIPS = (
+    b"OID_TRACT_20|GEOID_TRACT_20|NAMELSAD_TRACT_20|AREALAND_TRACT_20|AREAWATER_TRACT_20|"
+    b"MTFCC_TRACT_20|FUNCSTAT_TRACT_20|OID_TRACT_10|GEOID_TRACT_10|NAMELSAD_TRACT_10|"
+    b"AREALAND_TRACT_10|AREAWATER_TRACT_10|MTFCC_TRACT_10|FUNCSTAT_TRACT_10|AREALAND_PART|"
+    b"AREAWATER_PART\n"
+    b"1|09001010101|Census Tract 101.01|100|0|G5020|S|2|09001010101|Census Tract 101.01|"
+    b"100|0|G5020|S|100|0\n"
+)
 
 
 def snakemake(workdir: Path, *args: str, env_key: bool = False) -> subprocess.CompletedProcess:
@@ -114,12 +127,56 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     # The `download` target fetches the same inputs and computes nothing.
     fetch_only = snakemake(workdir, "--dry-run", "download", "--config", "years=[2019,2023]")
     assert fetch_only.returncode == 0, fetch_only.stderr
-    planned = re.findall(r"^(?:local)?rule (\w+):", fetch_only.stdout, flags=re.M)
+    planned = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", fetch_only.stdout, flags=re.M)
+    # The list of cross-state CBSAs (a few lines read from the delineations) says which
+    # other states' inputs to fetch as well.
     assert set(planned) == {
         "download", "download_acs", "download_boundaries", "download_crosswalk",
-        "download_cbsa_delineation", "download_state_source",
+        "download_cbsa_delineation", "download_state_source", "download_tract_relationships",
+        "list_cross_state_cbsas",
     }  # fmt: skip
     assert "resources/census-api/acs5_2019_tract_state09.json" in fetch_only.stdout
+    # 2019 is on 2010 tracts, 2023 on 2020 tracts: the time series needs the Census
+    # relationship file, and the harmonisation reads it (its jobs follow a checkpoint, so
+    # they are asked for by name).
+    relationships = "resources/census-rel2020/tab20_tract20_tract10_natl.txt"
+    assert relationships in fetch_only.stdout
+    assert relationships in harmonise_inputs(workdir, "--config", "years=[2019,2023]")
+
+
+def harmonise_inputs(workdir: Path, *args: str) -> str:
+    """The input line of the dry run's harmonise_tracts job for Connecticut 2019. Its jobs
+    follow a checkpoint, so a plain dry run leaves them out: the job's output is asked for
+    by name, in the version the first dry run names (asked again should the version have
+    moved in between, as it does while the code is being edited)."""
+    for _ in range(3):
+        listed = snakemake(workdir, "--dry-run", *args)
+        assert listed.returncode == 0, listed.stderr
+        version = re.search(r"results/(acs[^/\s]+)/", listed.stdout)[1]
+        target = f"results/{version}/data/harmonised/tracts_09_2019.parquet"
+        planned = snakemake(workdir, "--dry-run", target, *args)
+        if planned.returncode == 0:
+            job = planned.stdout.split("rule harmonise_tracts:")[1]
+            return job.split("output:")[0]
+    raise AssertionError(planned.stdout + planned.stderr)
+
+
+def test_a_mirror_lends_its_relationship_file_to_the_time_series(tmp_path_factory, shared_data):
+    """A mirror with the Census relationship file harmonises with it; one without (such as
+    ../shared/data) overlays the two years' boundaries, as before."""
+    relationships = "census-rel2020/tab20_tract20_tract10_natl.txt"
+    with_file = tmp_path_factory.mktemp("mirror-with-relationships")
+    for path in shared_data.rglob("*"):
+        if path.is_file():
+            link = with_file / path.relative_to(shared_data)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
+    (with_file / relationships).parent.mkdir()
+    (with_file / relationships).write_bytes(SYNTHETIC_TRACT_RELATIONSHIPS)
+    workdir = new_workdir(tmp_path_factory, "mirror-relationships")
+    for mirror, expected in ((with_file, True), (shared_data, False)):
+        inputs = harmonise_inputs(workdir, "--config", "years=[2019,2023]", f"mirror={mirror}")
+        assert (f"{mirror}/{relationships}" in inputs) is expected
 
 
 def test_hud_sources_are_downloaded_into_the_raw_layout_when_configured(tmp_path_factory):
@@ -293,8 +350,15 @@ def test_indices_table(mirror_run):
     assert ids("2019", "county") == ["09001", "09003", "09005", "09007", "09009", "09011",
                                      "09013", "09015"]  # fmt: skip
     assert ids("2023", "planning_region") == ids("2019", "planning_region") == regions
-    # The 2020 delineation's CBSAs; Worcester (49340) reaches into Massachusetts: left out.
-    assert ids("2023", "cbsa") == ["14860", "25540", "35300", "35980", "45860"]
+    # The 2020 delineation's CBSAs. Worcester (49340) reaches into Massachusetts, which the
+    # mirror lacks: measured once a year from Windham County's tracts alone, marked partial.
+    assert ids("2023", "cbsa") == ["14860", "25540", "35300", "35980", "45860", "49340"]
+    worcester = table["geography_id"] == "49340"
+    assert set(table.loc[worcester, "coverage"]) == {"partial"}
+    assert set(table.loc[~worcester, "coverage"]) == {"complete"}
+    assert set(table.loc[worcester, "year"]) == {"2019", "2023"}
+    windham = table[worcester & (table["year"] == "2023") & (table["group"] == "multigroup")]
+    assert set(windham["n_units"]) == {"30"}  # Windham County's populated 2020 tracts
     assert ids("2023", "state") == ["09"]
     assert len(ids("2023", "town")) > 50
     state = table[table["geography_level"] == "state"]
@@ -691,6 +755,8 @@ class CensusLikeHandler(http.server.BaseHTTPRequestHandler):
             body = json.dumps([[row[i] for i in columns] for row in table]).encode()
         elif shapes:
             body = self._zipped_shapefile(shapes[2])
+        elif url.path == "/rel2020/tract/tab20_tract20_tract10_natl.txt":
+            body = SYNTHETIC_TRACT_RELATIONSHIPS
         elif url.path == "/crosswalk.csv":
             body = (self.server.shared_data / "crosswalks/ct_tract_2020_to_2022.csv").read_bytes()
         elif url.path == "/delineation/list1_2020.xlsx":
@@ -748,11 +814,14 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["years"] = [2019, 2023]
     config["download"].update(
-        census_api_base=f"{base}/data", boundaries_base=f"{base}/geo/tiger", backoff_seconds=0
-    )
+        census_api_base=f"{base}/data", boundaries_base=f"{base}/geo/tiger", backoff_seconds=0,
+        relationship_files_base=base,
+    )  # fmt: skip
     config["tract_geoid_crosswalks"]["09"]["url"] = f"{base}/crosswalk.csv"
     config["planning_regions"]["09"]["url"] = f"{base}/crosswalk.csv"
     config["cbsa_delineation_urls"] = {"2020": f"{base}/delineation/list1_2020.xlsx"}
+    # The server has Connecticut only: Worcester is measured from it alone, as in the mirror.
+    config["cbsa_other_states"] = False
     config["subsidized"]["project_inventories"]["09"]["url"] = f"{base}/ctdoh/inventory.csv"
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     # The 8-30g workbooks have no URL: a user puts them in the raw cache by hand.
@@ -791,6 +860,7 @@ def test_download_mode_end_to_end(tmp_path_factory, shared_data, mirror_run):
     assert {r["layout_path"] for r in provenance["inputs"]} >= {
         "boundaries/cb_2020_09_tract_500k.zip",
         "census-api/acs5_2023_tract_state09.json",
+        "census-rel2020/tab20_tract20_tract10_natl.txt",
         "ct-housing/assisted_housing_projects.csv",
     }
     for name in ("siting_metrics.csv", "town_assisted_share.csv", "siting_model.csv"):

@@ -133,8 +133,10 @@ def test_empty_reference_group_is_a_value_of_the_key_not_a_missing_one(tmp_path)
     # key (field-level missingValues: []), so the rows validate, and a repeat still fails.
     header = ",".join(INDEX_COLUMNS)
     rows = [
-        "2023,state,09,Connecticut,tract,isolation,black_nh,,0.25,876,3598348,0.01,0.24,0.26",
-        "2023,state,09,Connecticut,tract,dissimilarity,black_nh,white_nh,0.6,876,3598348,,,",
+        "2023,state,09,Connecticut,tract,isolation,black_nh,,0.25,876,3598348,0.01,0.24,0.26,"
+        "complete",
+        "2023,state,09,Connecticut,tract,dissimilarity,black_nh,white_nh,0.6,876,3598348,,,,"
+        "complete",
     ]
     table = write(tmp_path, "indices.csv", "\n".join([header, *rows]) + "\n")
     schema = check(table)

@@ -11,6 +11,7 @@ localrules:
     download_acs,
     download_boundaries,
     download_crosswalk,
+    download_tract_relationships,
     download_cbsa_delineation,
     download_state_source,
     download_hud_psh,
@@ -23,7 +24,7 @@ localrules:
 # before the computation runs offline on compute nodes).
 rule download:
     input:
-        list(raw_inputs_used().values()),
+        download_targets,
 
 
 rule download_acs:
@@ -68,6 +69,22 @@ rule download_crosswalk:
         url=crosswalk_url,
     script:
         "../scripts/download_crosswalk.py"
+
+
+# The Census 2020-to-2010 tract relationship file (national), kept as published: the shares
+# that carry 2010-tract counts onto 2020 tracts for the time series.
+rule download_tract_relationships:
+    output:
+        table=f"{RAW}/{vintages.tract_relationships(2010, 2020).path}",
+        record=str(
+            paths.download_record_path(vintages.tract_relationships(2010, 2020).path)
+        ),
+    log:
+        "logs/download/tract_relationships_2020_2010.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/download_tract_relationships.py"
 
 
 rule download_cbsa_delineation:

@@ -6,18 +6,20 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from snakemake.exceptions import IncompleteCheckpointException
 from snakemake.logging import logger
 
 # The library lives in workflow/scripts so that scripts import it under any deployment.
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from housing_segregation import hud, paths
+from housing_segregation import hud, paths, vintages
 from housing_segregation.acs import api_variables
 from housing_segregation.captions import (
     figure_files,
     figure_subcategory,
     series_subcategory,
 )
+from housing_segregation.cross_state import cbsa_spans, read_cross_state_cbsas
 from housing_segregation.paths import point_latest_at
 from housing_segregation.provenance import check_inputs_unchanged
 from housing_segregation.table_markdown import HEADLINES
@@ -71,15 +73,20 @@ wildcard_constraints:
     year=r"\d{4}",
     vintage=r"\d{4}",
     state=r"\d{2}",
+    cbsa=r"\d{5}",
     layer="tract|cousub",
     scenario=r"[a-z][a-z0-9_]*",
     sweep=r"[a-z][a-z0-9_]*",
     variant=r"(harmonised/)?",
 
 
+# Cached: input functions call these once per job, thousands of times in a national run.
+@cache
 def state_years():
     """Every (state, year) pair the run covers."""
-    return [(state, year) for year in config["years"] for state in config["states"]]
+    return tuple(
+        (state, year) for year in config["years"] for state in config["states"]
+    )
 
 
 def measurement_threads(wildcards):
@@ -283,12 +290,35 @@ def subsidized_inputs(state, year):
     return inputs
 
 
+def tract_relationship_file():
+    """The Census 2020-to-2010 tract relationship file, where the time series carries 2010
+    tracts onto 2020 tracts: downloaded into the raw cache, or read from the mirror if it
+    holds the file. None otherwise (a mirror without it): harmonise then overlays the two
+    years' boundaries instead, and provenance lists no relationship file."""
+    decades = {tract_decade(config, year) for year in config["years"]}
+    if len(config["years"]) < 2 or decades != {2010, 2020}:
+        return None
+    layout = vintages.tract_relationships(2010, 2020).path
+    if MIRROR:
+        return str(Path(MIRROR) / layout) if (Path(MIRROR) / layout).is_file() else None
+    return f"{RAW}/{layout}"
+
+
+def harmonise_relationships(wildcards):
+    """The relationship file as an input of harmonise_tracts, where the run has it."""
+    relationships = tract_relationship_file()
+    return {"relationships": relationships} if relationships else {}
+
+
+@cache
 def raw_inputs_used():
     """Layout path -> local path of every raw input of the run."""
     used = {}
     for state, year in state_years():
         for local_path in tract_inputs(state, year).values():
             used[layout_path_of(local_path)] = local_path
+    if tract_relationship_file():
+        used[layout_path_of(tract_relationship_file())] = tract_relationship_file()
     for state, year in subsidized_state_years():
         for local_path in subsidized_inputs(state, year).values():
             used[layout_path_of(local_path)] = local_path
@@ -304,9 +334,7 @@ def placed_by_hand():
     """Layout paths of the run's raw inputs that have no URL: the user puts them in the raw
     cache by hand (or runs with a mirror), so they have no download record."""
     specs = state_source_specs()
-    return sorted(
-        p for p in raw_inputs_used() if p in specs and specs[p]["url"] is None
-    )
+    return sorted(p for p in run_raw_inputs() if p in specs and specs[p]["url"] is None)
 
 
 def download_records_used():
@@ -314,7 +342,7 @@ def download_records_used():
         return []
     placed = set(placed_by_hand())
     return [
-        str(paths.download_record_path(p)) for p in raw_inputs_used() if p not in placed
+        str(paths.download_record_path(p)) for p in run_raw_inputs() if p not in placed
     ]
 
 
@@ -347,8 +375,207 @@ def planning_region_spec(wildcards):
     return config["planning_regions"].get(wildcards.state)
 
 
-def run_states(wildcards):
-    return config["states"]
+def own_state(wildcards):
+    """The states whose CBSAs a state's tract table measures whole: its own. A CBSA that
+    crosses its lines is measured by compute_cbsa_indices from all its states' tracts.
+    """
+    return [wildcards.state]
+
+
+# Cross-state CBSAs (housing_segregation.cross_state): which CBSAs cross state lines is read
+# from the run's states' delineations by the checkpoint list_cross_state_cbsas; each is then
+# measured per year by compute_cbsa_indices from the tract tables of the states it spans.
+
+
+def cross_state_delineations():
+    """(vintage, state) of the delineation files the checkpoint reads: each of the run's
+    states, for each vintage its years use."""
+    vintages = sorted({cbsa_delineation_vintage(config, y) for y in config["years"]})
+    return [(vintage, state) for vintage in vintages for state in config["states"]]
+
+
+def cross_state_delineation_files():
+    return [
+        raw_input([paths.delineation_layout(vintage, state)])
+        for vintage, state in cross_state_delineations()
+    ]
+
+
+def cross_state_delineation_vintages(wildcards):
+    return [vintage for vintage, _ in cross_state_delineations()]
+
+
+CROSS_STATE_LISTING = f"{RESULTS}/data/cross_state_cbsas.csv"
+
+
+@cache
+def _read_cross_state_listing(path, modified):
+    return read_cross_state_cbsas(path)
+
+
+def cross_state_listing():
+    """The checkpoint's list of cross-state CBSAs (raises Snakemake's incomplete-checkpoint
+    signal until it exists, so the jobs that need it wait for it)."""
+    path = checkpoints.list_cross_state_cbsas.get().output.table
+    return _read_cross_state_listing(path, Path(path).stat().st_mtime_ns)
+
+
+def cbsa_vintage(variant, year):
+    """The delineation of a year's tracts: their own year's, or for harmonised tracts (on
+    the latest year's geography) the latest year's."""
+    return cbsa_delineation_vintage(
+        config, max(config["years"]) if variant else int(year)
+    )
+
+
+def cross_state_parts(variant, years):
+    """The index files of every cross-state CBSA in each of ``years``. Until the checkpoint
+    has run, its list stands in for them, so that the rest of the job's inputs (each state's
+    own) are planned now, and shown by a dry run; the job is re-planned once it has run.
+    """
+    try:
+        listing = cross_state_listing()
+    except IncompleteCheckpointException as incomplete:
+        # Flagged as the checkpoint's target, as Snakemake flags what it puts in the place
+        # of a whole input function: its first pass then leaves the job's changes unjudged.
+        return [incomplete.targetfile]
+    return [
+        f"{RESULTS}/data/{variant}cbsa_indices_{cbsa}_{year}.csv"
+        for year in years
+        for cbsa in cbsa_spans(listing, cbsa_vintage(variant, year))
+    ]
+
+
+@cache
+def _in_mirror(state, year):
+    """Whether the mirror has every raw input of a state-year's tract table."""
+    try:
+        tract_inputs(state, year)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def tract_table_at_hand(state, year, variant):
+    """Whether a cross-state CBSA job reads this state's tract table: a state of the run
+    always; another one with `cbsa_other_states`, downloaded as needed or, in mirror mode,
+    if the mirror has its files (for harmonised tracts, the latest year's too)."""
+    if state in config["states"]:
+        return True
+    if not config["cbsa_other_states"]:
+        return False
+    years = {int(year), max(config["years"])} if variant else {int(year)}
+    return not MIRROR or all(_in_mirror(state, y) for y in years)
+
+
+def other_state_inputs():
+    """Layout path -> local path of the raw inputs of the tract tables of states outside
+    `states` that the cross-state CBSA jobs read (none until the checkpoint's list exists).
+    """
+    listing_path = Path(CROSS_STATE_LISTING)
+    if not listing_path.is_file():
+        return {}
+    listing = _read_cross_state_listing(
+        str(listing_path), listing_path.stat().st_mtime_ns
+    )
+    latest = max(config["years"])
+    older = [
+        y
+        for y in config["years"]
+        if tract_decade(config, y) < tract_decade(config, latest)
+    ]
+    used = {}
+    for variant, years in (("", config["years"]), ("harmonised/", older)):
+        for year in years:
+            for spanned in cbsa_spans(listing, cbsa_vintage(variant, year)).values():
+                for state in spanned:
+                    if state in config["states"] or not tract_table_at_hand(
+                        state, year, variant
+                    ):
+                        continue
+                    for table_year in {year, latest} if variant else {year}:
+                        for local_path in tract_inputs(state, table_year).values():
+                            used[layout_path_of(local_path)] = local_path
+    return used
+
+
+def run_raw_inputs():
+    """Every raw input of the run: its states' (raw_inputs_used) and, once the cross-state
+    CBSAs are listed, those of the other states their jobs read."""
+    listing = Path(CROSS_STATE_LISTING)
+    return _run_raw_inputs(listing.stat().st_mtime_ns if listing.is_file() else None)
+
+
+@cache
+def _run_raw_inputs(listing_modified):
+    return dict(sorted({**raw_inputs_used(), **other_state_inputs()}.items()))
+
+
+def provenance_raw_inputs(wildcards):
+    # Raises until the cross-state CBSAs are listed: Snakemake then plans this job again.
+    cross_state_listing()
+    return list(run_raw_inputs().values())
+
+
+def provenance_layout_paths(wildcards):
+    return list(run_raw_inputs())
+
+
+def provenance_download_records(wildcards):
+    return download_records_used()
+
+
+def provenance_placed(wildcards):
+    return placed_by_hand()
+
+
+def download_targets(wildcards):
+    """What `snakemake download` fetches: every raw input of the run, the other states' of
+    the cross-state CBSAs too (the job is planned again once they are listed)."""
+    try:
+        cross_state_listing()
+    except IncompleteCheckpointException as incomplete:
+        return [*run_raw_inputs().values(), incomplete.targetfile]
+    return list(run_raw_inputs().values())
+
+
+def cbsa_spanned(wildcards):
+    """Every state the CBSA spans."""
+    listing = cross_state_listing()
+    return cbsa_spans(listing, cbsa_vintage(wildcards.variant, wildcards.year))[
+        wildcards.cbsa
+    ]
+
+
+def cbsa_states_used(wildcards):
+    """The states whose tracts the CBSA is measured from (all it spans, or it is partial)."""
+    return [
+        state
+        for state in cbsa_spanned(wildcards)
+        if tract_table_at_hand(state, wildcards.year, wildcards.variant)
+    ]
+
+
+def cbsa_tract_tables(wildcards):
+    return [
+        f"{RESULTS}/data/{wildcards.variant}tracts_{state}_{wildcards.year}.parquet"
+        for state in cbsa_states_used(wildcards)
+    ]
+
+
+def cbsa_seed(wildcards):
+    """The CBSA-year's own random stream, [seed, year, CBSA code] (no state code is 5 digits)."""
+    return state_year_seed(
+        config["uncertainty"]["seed"], wildcards.cbsa, wildcards.year
+    )
+
+
+def indices_parts(wildcards):
+    """Every index file of indices.csv: each state-year's, and each cross-state CBSA's."""
+    return [
+        *(f"{RESULTS}/data/indices_{s}_{y}.csv" for s, y in state_years()),
+        *cross_state_parts("", config["years"]),
+    ]
 
 
 def minimum_units(wildcards):
@@ -372,8 +599,9 @@ def recap_thresholds(wildcards):
 
 
 def acs_api_variables(wildcards):
-    """The API variables, as a param so that changing the list downloads the tables again."""
-    return api_variables()
+    """The API variables, as a param so that changing the list downloads the tables again.
+    The year's release must publish every table (the vintage table says)."""
+    return api_variables(int(wildcards.year))
 
 
 def focal_groups(wildcards):
@@ -406,7 +634,7 @@ def tract_boundary_name(wildcards):
     )[0]
 
 
-check_inputs_unchanged(f"{RESULTS}/provenance.json", raw_inputs_used())
+check_inputs_unchanged(f"{RESULTS}/provenance.json", run_raw_inputs())
 
 
 def town_list_inputs(wildcards):
@@ -828,11 +1056,14 @@ def harmonise_target(wildcards):
 
 def timeseries_inputs(wildcards):
     return {
-        "native": [f"{RESULTS}/data/indices_{s}_{y}.csv" for s, y in state_years()],
+        "native": indices_parts(wildcards),
         "harmonised": [
-            f"{RESULTS}/data/harmonised/indices_{s}_{y}.csv"
-            for s, y in state_years()
-            if y in harmonised_years()
+            *(
+                f"{RESULTS}/data/harmonised/indices_{s}_{y}.csv"
+                for s, y in state_years()
+                if y in harmonised_years()
+            ),
+            *cross_state_parts("harmonised/", harmonised_years()),
         ],
     }
 

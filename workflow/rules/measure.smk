@@ -27,12 +27,62 @@ rule compute_indices:
         "../scripts/compute_indices.py"
 
 
+# A few lines of CSV: where `snakemake download` runs (a login node), so does this.
+localrules:
+    list_cross_state_cbsas,
+
+
+# The CBSAs that cross state lines, read from the run's states' delineations. A checkpoint:
+# which tract tables (of which states) the CBSA jobs read is known only once it has run.
+checkpoint list_cross_state_cbsas:
+    input:
+        delineations=cross_state_delineation_files(),
+    output:
+        table=CROSS_STATE_LISTING,
+    log:
+        f"{RESULTS}/logs/list_cross_state_cbsas.log",
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        vintages=cross_state_delineation_vintages,
+    script:
+        "../scripts/list_cross_state_cbsas.py"
+
+
+# One CBSA that crosses state lines, in one year, from the tract tables of all its states
+# (those at hand: `coverage` says partial where one is missing). Single-state CBSAs are
+# measured by compute_indices, so no CBSA is measured twice.
+rule compute_cbsa_indices:
+    input:
+        tracts=cbsa_tract_tables,
+        listing=CROSS_STATE_LISTING,
+    output:
+        indices=f"{RESULTS}/data/{{variant}}cbsa_indices_{{cbsa}}_{{year}}.csv",
+    log:
+        f"{RESULTS}/logs/{{variant}}compute_cbsa_indices_{{cbsa}}_{{year}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{variant}}compute_cbsa_indices_{{cbsa}}_{{year}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    threads: measurement_threads
+    params:
+        spanned=cbsa_spanned,
+        used=cbsa_states_used,
+        seed=cbsa_seed,
+        groups=focal_groups,
+        reference_group=reference_group,
+        unit_level=unit_level,
+        minimum_units=minimum_units,
+        uncertainty=uncertainty_settings,
+        radii=spatial_radii,
+        inference=inference_settings,
+    script:
+        "../scripts/compute_cbsa_indices.py"
+
+
 rule collect_indices:
     input:
-        indices=[
-            f"{RESULTS}/data/indices_{state}_{year}.csv"
-            for state, year in state_years()
-        ],
+        indices=indices_parts,
     output:
         table=report(
             f"{RESULTS}/tables/indices.csv",

@@ -14,7 +14,7 @@ rule normalise_tracts:
         crs=crs,
         crosswalk=crosswalk_spec,
         cbsa_delineation_vintage=delineation_vintage,
-        run_states=run_states,
+        run_states=own_state,
         planning_regions=planning_region_spec,
     script:
         "../scripts/normalise_tracts.py"

@@ -104,8 +104,10 @@ rule map_recaps:
 
 rule record_provenance:
     input:
-        raw=list(raw_inputs_used().values()),
-        download_records=download_records_used(),
+        # Functions: the raw inputs of other states that cross-state CBSAs read are known
+        # once the checkpoint's list is (this job is planned again then).
+        raw=provenance_raw_inputs,
+        download_records=provenance_download_records,
         outputs=[
             f"{RESULTS}/tables/indices.csv",
             *subsidized_tables(),
@@ -122,9 +124,9 @@ rule record_provenance:
     conda:
         "../envs/pipeline.yaml"
     params:
-        layout_paths=list(raw_inputs_used()),
+        layout_paths=provenance_layout_paths,
         from_mirror=bool(MIRROR),
-        placed=placed_by_hand(),
+        placed=provenance_placed,
         version=VERSION,
         config=resolved_config,
         workflow_root=str(WORKFLOW_ROOT),

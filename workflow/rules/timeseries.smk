@@ -1,9 +1,13 @@
 # Change over time on one geography: older years' counts carried onto the latest year's
 # tracts, their indices beside every year's own, in tables/indices_timeseries.csv.
+# The shares come from the Census tract relationship file where the run has it (downloaded,
+# or in the mirror), else from an overlay of the two years' tract boundaries; the log says
+# which, and provenance.json lists the relationship file among the inputs when it is used.
 
 
 rule harmonise_tracts:
     input:
+        unpack(harmonise_relationships),
         source=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
         target=harmonise_target,
     output:

@@ -6,7 +6,7 @@ from threadpoolctl import threadpool_limits
 
 from housing_segregation.config import state_year_seed
 from housing_segregation.logs import log_to
-from housing_segregation.measure import compute_indices, write_indices_csv
+from housing_segregation.measure import COMPLETE, compute_indices, with_coverage, write_indices_csv
 
 log_to(snakemake.log[0])
 tracts = gpd.read_parquet(snakemake.input.tracts)
@@ -32,4 +32,5 @@ with threadpool_limits(limits=1):
         inference=snakemake.params.inference,
         threads=snakemake.threads,
     )
-write_indices_csv(indices, snakemake.output.indices)
+# A state's own areas are whole (CBSAs crossing its lines are measured by compute_cbsa_indices).
+write_indices_csv(with_coverage(indices, COMPLETE), snakemake.output.indices)

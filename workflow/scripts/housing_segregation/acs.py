@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import vintages
+
 log = logging.getLogger(__name__)
 
 #: ACS variable (without the E/M suffix) -> tidy column name.
@@ -89,8 +91,29 @@ CONTROLLED_MOE = -555555555
 GEOGRAPHY_COLUMNS = ("state", "county", "tract")
 
 
-def api_variables() -> list[str]:
-    """The API ``get`` list: estimate and margin of error for each variable, in order."""
+def acs_tables() -> list[str]:
+    """The ACS tables of :data:`ACS_VARIABLES` (B03002, C17002, ...), in order."""
+    return list(dict.fromkeys(code.split("_")[0] for code in ACS_VARIABLES))
+
+
+def check_tables_published(year: int) -> None:
+    """Every table the pipeline reads is published for tracts in the ACS ``year`` release
+    (the vintage table's ``tables``); ValueError naming the missing ones otherwise."""
+    published = vintages.vintage(year).tables
+    missing = [table for table in acs_tables() if table not in published]
+    if missing:
+        raise ValueError(
+            f"ACS {year}: table(s) {', '.join(missing)} are not published for tracts in this "
+            f"release (acs_vintages.yaml lists {', '.join(sorted(published))})"
+        )
+
+
+def api_variables(year: int | None = None) -> list[str]:
+    """The API ``get`` list: estimate and margin of error for each variable, in order.
+
+    With ``year``, the release must publish every table (:func:`check_tables_published`)."""
+    if year is not None:
+        check_tables_published(int(year))
     return [f"{code}{suffix}" for code in ACS_VARIABLES for suffix in ("E", "M")]
 
 
@@ -111,15 +134,22 @@ def _api_rows(raw: object, source: str) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _split_name(name: str) -> tuple[str, str, str]:
-    """Split an API NAME into (tract, county, state) names.
+#: Every separator the API has used in NAME (the vintage table says which, year by year).
+NAME_SEPARATORS = (", ", "; ")
 
-    The API separated parts with ", " up to 2021 and with "; " from 2022 on.
-    """
-    parts = [p.strip() for p in (name.split(";") if ";" in name else name.split(","))]
-    if len(parts) != 3:
-        raise ValueError(f"unexpected tract NAME {name!r}: expected tract, county and state")
-    return parts[0], parts[1], parts[2]
+
+def _split_name(name: str, separator: str) -> tuple[tuple[str, str, str], bool]:
+    """Split an API NAME into (tract, county, state) names, by the release's ``separator``
+    (``vintages.vintage(year).name_separator``: ", " up to 2021, "; " from 2022), or else by
+    another separator the API has used. The flag says whether ``separator`` was the one."""
+    for candidate in (separator, *(s for s in NAME_SEPARATORS if s != separator)):
+        parts = [p.strip() for p in name.split(candidate.strip())]
+        if len(parts) == 3:
+            return (parts[0], parts[1], parts[2]), candidate == separator
+    raise ValueError(
+        f"unexpected tract NAME {name!r}: expected tract, county and state separated by "
+        f"{separator.strip()!r}"
+    )
 
 
 def _to_numeric(values: pd.Series, column: str, source: str) -> pd.Series:
@@ -139,6 +169,8 @@ def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.
     plus the derived counts in ``DERIVED_COUNTS`` with MOEs by the Census approximation
     for sums and differences (root of the sum of squared MOEs).
     """
+    release = vintages.vintage(year)
+    check_tables_published(year)
     header, rows = _api_rows(raw, source)
     table = pd.DataFrame(rows, columns=header, dtype="string")
     geoid = table["state"] + table["county"] + table["tract"]
@@ -147,9 +179,18 @@ def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.
         raise ValueError(f"{source}: malformed tract GEOID {bad!r} (expected 11 digits)")
     if geoid.duplicated().any():
         raise ValueError(f"{source}: duplicate tract GEOID {geoid[geoid.duplicated()].iloc[0]}")
-    names = pd.DataFrame(
-        [_split_name(str(name)) for name in table["NAME"]], columns=["tract", "county", "state"]
-    )
+    split = [_split_name(str(name), release.name_separator) for name in table["NAME"]]
+    unexpected = sum(not as_expected for _, as_expected in split)
+    if unexpected:
+        log.warning(
+            "%s: %d NAME(s) are not separated by %r, the API's style for ACS %d in "
+            "acs_vintages.yaml; split by another separator the API has used",
+            source,
+            unexpected,
+            release.name_separator,
+            year,
+        )
+    names = pd.DataFrame([parts for parts, _ in split], columns=["tract", "county", "state"])
     tidy = pd.DataFrame(
         {
             "year": np.int64(year),

@@ -14,6 +14,9 @@ import jsonschema
 import pyproj
 import yaml
 
+from . import vintages
+from .regions import ALL_STATES
+
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the key and what is allowed."""
@@ -72,10 +75,21 @@ def _state_code(value: object) -> object:
     return value
 
 
+def _deepest_alternative(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a value that fits none of a key's alternatives (``states``: a list, or "all"),
+    the error deepest in the value: ``states.0`` rather than "not valid under any"."""
+    while error.validator == "anyOf" and error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
+
+
 def _normalise_command_line(config: dict) -> None:
     """Accept what `--config` gives: scalars for lists (`years=2019`), years as strings
     (Snakemake reads `years=[2019,2023]` as ["2019", "2023"]), states as numbers and the
-    numbers of nested settings as text (:data:`COMMAND_LINE_NUMBERS`)."""
+    numbers of nested settings as text (:data:`COMMAND_LINE_NUMBERS`). ``states: all``
+    becomes the list :data:`~housing_segregation.regions.ALL_STATES` (50 states and DC)."""
+    if config.get("states") in ("all", ["all"]):
+        config["states"] = list(ALL_STATES)
     for key in ("states", "years", "groups"):
         if key in config and isinstance(config[key], str | int):
             config[key] = [config[key]]
@@ -85,6 +99,10 @@ def _normalise_command_line(config: dict) -> None:
         ]
     if isinstance(config.get("states"), list):
         config["states"] = [_state_code(s) for s in config["states"]]
+    # `cbsa_other_states=false` arrives as text.
+    flag = config.get("cbsa_other_states")
+    if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+        config["cbsa_other_states"] = flag.strip().lower() == "true"
     # Nested settings such as `scenarios={draws: 200}` arrive with their numbers as text.
     for (section, key), kind in COMMAND_LINE_NUMBERS.items():
         settings = config.get(section)
@@ -117,7 +135,7 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(resolved), key=lambda e: list(e.absolute_path))
     if errors:
-        error = jsonschema.exceptions.best_match(errors)
+        error = _deepest_alternative(jsonschema.exceptions.best_match(errors))
         hint = _allowed(error)
         message = f"config key '{_key_path(error)}': {error.message}"
         raise ConfigError(f"{message}; {hint}" if hint else message)
@@ -127,6 +145,7 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
             f"{resolved['reference_group']!r}; a group cannot be measured against itself"
         )
     _check_projected_metres(resolved["crs"])
+    _check_boundary_decades(resolved)
     for state, lists in resolved["subsidized"]["town_lists"].items():
         if str(lists["map_year"]) not in lists["files"]:
             raise ConfigError(
@@ -200,20 +219,16 @@ def _check_projected_metres(crs: str) -> None:
         )
 
 
-#: The first cartographic boundary vintage in today's layout; it still has 2010 tracts,
-#: so it serves the ACS years 2010-2013 too.
-FIRST_CARTOGRAPHIC_VINTAGE = 2014
-
-
 def boundary_vintage(config: Mapping[str, Any], year: int, layer: str) -> int:
     """Boundary-file vintage for an ACS year and a layer ("tract" or "cousub").
 
-    ``boundary_vintages`` decides; an unlisted year uses its own vintage, or the first one
-    published in today's layout (2014, still 2010 tracts) for the ACS years 2010-2013."""
-    vintages = config.get("boundary_vintages", {}).get(str(year))
-    if vintages:
-        return int(vintages[layer])
-    return max(int(year), FIRST_CARTOGRAPHIC_VINTAGE)
+    ``boundary_vintages`` decides; an unlisted year uses the vintage table's default
+    (:func:`vintages.vintage`): its own year, or 2014 (the first vintage in today's layout,
+    still 2010 tracts) for the ACS years 2010-2013."""
+    override = config.get("boundary_vintages", {}).get(str(year))
+    if override:
+        return int(override[layer])
+    return vintages.vintage(year).boundary_vintage
 
 
 def cbsa_delineation_vintage(config: Mapping[str, Any], year: int) -> int:
@@ -226,10 +241,13 @@ def tract_crosswalk_for(config: Mapping[str, Any], state: str, year: int) -> dic
     spec = config.get("tract_geoid_crosswalks", {}).get(state)
     if spec is None:
         return None
-    applies = (
-        year >= spec["first_acs_year"]
-        and boundary_vintage(config, year, "tract") < spec["first_acs_year"]
-    )
+    # The config names the first year of new GEOIDs; the vintage table says when a state's
+    # county equivalents changed (Connecticut's planning regions from 2022), for a spec
+    # that leaves it out.
+    first = spec.get("first_acs_year") or vintages.first_year_with(state, "planning_regions")
+    if first is None:
+        return None
+    applies = year >= first and boundary_vintage(config, year, "tract") < first
     return dict(spec) if applies else None
 
 
@@ -281,9 +299,24 @@ def code_fingerprint(root: str | Path, paths: Iterable[str] = CODE_PATHS) -> str
 
 
 def tract_decade(config: Mapping[str, Any], year: int) -> int:
-    """The census whose tracts an ACS year's tables use: 2010 up to the 2019 end year (the
-    boundary vintage tells), 2020 after."""
-    return 2010 if boundary_vintage(config, int(year), "tract") < 2020 else 2020
+    """The census whose tracts an ACS year's tables use (the vintage table: 2010 up to the
+    2019 end year, 2020 from 2020). The year's tract boundary vintage must be of the same
+    census (checked by :func:`validate_config`)."""
+    return vintages.vintage(int(year)).tract_decade
+
+
+def _check_boundary_decades(config: Mapping[str, Any]) -> None:
+    """A year's tract boundaries must be drawn on the census its tables use: 2010 tracts
+    cannot carry a 2020-tract table, nor the reverse."""
+    for year in config["years"]:
+        tract_vintage = boundary_vintage(config, year, "tract")
+        expected = vintages.vintage(year).tract_decade
+        found = vintages.vintage(max(tract_vintage, vintages.first_year())).tract_decade
+        if found != expected:
+            raise ConfigError(
+                f"config key 'boundary_vintages.{year}.tract': vintage {tract_vintage} has "
+                f"{found} tracts, but the ACS {year} tables use {expected} tracts"
+            )
 
 
 def state_year_seed(seed: int, state: str, year: int | str) -> list[int]:

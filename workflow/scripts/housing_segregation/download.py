@@ -40,11 +40,14 @@ from urllib.parse import quote, quote_plus
 
 import requests
 
+from . import vintages
+
 LOG = logging.getLogger("housing_segregation.download")
 
 #: Production hosts. Every URL builder takes ``base_url`` so tests can point at a local server.
 CENSUS_API_BASE = "https://api.census.gov/data"
 CENSUS_GEO_BASE = "https://www2.census.gov/geo/tiger"
+CENSUS_RELATIONSHIP_BASE = "https://www2.census.gov/geo/docs/maps-data/data"
 
 #: The Census Data API accepts at most 50 names in ``get``; ``NAME`` takes one of them.
 CENSUS_API_MAX_GET = 50
@@ -55,8 +58,6 @@ MAX_WAIT_SECONDS = 60.0
 
 API_KEY_ENV_VAR = "CENSUS_API_KEY"
 BOUNDARY_LAYERS = frozenset({"tract", "cousub"})
-#: First vintage whose cartographic boundary zips sit in ``GENZ{year}/shp/``.
-FIRST_SHP_FOLDER_YEAR = 2014
 USER_AGENT = "housing-segregation-pipeline (python-requests)"
 
 _STATE_FIPS = re.compile(r"\d{2}")
@@ -172,28 +173,36 @@ def acs_query_params(
 def cartographic_boundary_url(
     year: int, state_fips: str, layer: str, base_url: str = CENSUS_GEO_BASE
 ) -> str:
-    """Return the URL of a state's 1:500,000 cartographic boundary shapefile (zip).
+    """Return the URL of a state's 1:500,000 cartographic boundary shapefile (zip) of boundary
+    vintage ``year``.
 
-    Layout: ``GENZ{year}/shp/cb_{year}_{state}_{layer}_500k.zip`` (confirmed for 2019, 2020 and
-    2023). Year-specific points:
-
-    * 2014 onwards use the ``shp/`` subfolder; 2013 kept its zips directly in ``GENZ2013/`` and
-      2010 used other names (``gz_2010_...``), so years before 2014 are rejected.
-    * Files follow the geography of their vintage: 2019 has 2010-census tracts, 2020 onwards
-      2020-census tracts. For Connecticut, files from 2022 on use the nine planning regions
-      (county codes 110-190) as county equivalents, while 2020 and 2021 use the old counties
-      (001-015); tract and town lines are the same, only the county part of the codes differs.
+    The layout comes from the vintage table (:func:`vintages.boundary_layout`):
+    ``GENZ{year}/shp/cb_{year}_{state}_{layer}_500k.zip`` from 2014 on (confirmed for 2019,
+    2020 and 2023); earlier vintages used other layouts and are rejected. Files follow the
+    geography of their vintage: 2019 has 2010-census tracts, 2020 onwards 2020-census tracts;
+    Connecticut's files from 2022 on use the planning regions as county equivalents (the
+    table's ``county_equivalents``), with the same tract and town lines.
     """
-    if year < FIRST_SHP_FOLDER_YEAR:
-        raise ValueError(
-            f"cartographic boundary files before {FIRST_SHP_FOLDER_YEAR} use another layout: {year}"
-        )
+    template = vintages.boundary_layout(year)
     _check_state_fips(state_fips)
     if layer not in BOUNDARY_LAYERS:
         raise ValueError(
             f"unknown boundary layer {layer!r}; expected one of {sorted(BOUNDARY_LAYERS)}"
         )
-    return f"{base_url.rstrip('/')}/GENZ{year}/shp/cb_{year}_{state_fips}_{layer}_500k.zip"
+    path = template.format(vintage=year, state=state_fips, layer=layer)
+    return f"{base_url.rstrip('/')}/{path}"
+
+
+def tract_relationship_url(
+    source_decade: int = 2010,
+    target_decade: int = 2020,
+    base_url: str = CENSUS_RELATIONSHIP_BASE,
+) -> str:
+    """Return the URL of the Census tract relationship file between two censuses' tracts
+    (the national file; where it lies comes from the vintage table), e.g.
+    ``.../rel2020/tract/tab20_tract20_tract10_natl.txt``."""
+    entry = vintages.tract_relationships(source_decade, target_decade)
+    return f"{base_url.rstrip('/')}/{entry.url_path.lstrip('/')}"
 
 
 def census_api_key() -> str | None:
@@ -291,6 +300,46 @@ def validate_csv(body: bytes) -> None:
         raise ValueError("CSV is empty")
     if len(rows) < 2:
         raise ValueError("CSV has a header but no data rows")
+
+
+def pipe_table_validator(required_columns: Sequence[str]) -> Callable[[bytes], None]:
+    """A validator of a pipe-delimited UTF-8 table (the Census relationship files) whose
+    header holds ``required_columns`` and that has at least one data row."""
+
+    def validate(body: bytes) -> None:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"table is not UTF-8: {exc}") from None
+        if text.lstrip().startswith("<"):
+            raise ValueError(f"expected a pipe-delimited table, got HTML: {_excerpt(body, 200)}")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise ValueError("table is empty")
+        header = [name.strip() for name in lines[0].split("|")]
+        missing = [name for name in required_columns if name not in header]
+        if missing:
+            raise ValueError(
+                f"the header lacks column(s) {', '.join(missing)}: {_excerpt(body, 200)}"
+            )
+        if len(lines) < 2:
+            raise ValueError("table has a header but no data rows")
+
+    return validate
+
+
+#: The columns of the Census 2020-to-2010 tract relationship file the pipeline reads.
+TRACT_RELATIONSHIP_COLUMNS = (
+    "GEOID_TRACT_20",
+    "GEOID_TRACT_10",
+    "AREALAND_TRACT_10",
+    "AREAWATER_TRACT_10",
+    "AREALAND_PART",
+    "AREAWATER_PART",
+)
+
+#: Validator of the relationship file: pipe-delimited, with the columns above.
+validate_tract_relationships = pipe_table_validator(TRACT_RELATIONSHIP_COLUMNS)
 
 
 class _ArcGISServerError(ValueError):

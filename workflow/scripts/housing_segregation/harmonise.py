@@ -11,19 +11,23 @@ as exact (U.S. Census Bureau 2020, *Understanding and Using ACS Data*, ch. 8).
 
 Two sources of shares, best first:
 
-* **The Census 2020-to-2010 tract relationship file** (``tab20_tract20_tract10_st<ss>.txt``):
-  shares of *land* area, AREALAND_PART / AREALAND_TRACT_10 (a tract with no land by its
-  total area). :func:`read_tract_relationships`.
+* **The Census 2020-to-2010 tract relationship file** (``tab20_tract20_tract10_natl.txt``,
+  or a state's ``_st<ss>.txt``; where it comes from is in the vintage table): shares of
+  *land* area, AREALAND_PART / AREALAND_TRACT_10 (a tract with no land by its total area).
+  :func:`read_tract_relationships`, :func:`relationship_weights`.
 * **A boundary overlay** of the two tract layers (the cartographic files), where the
   relationship file is not at hand: shares of total area, coarser, water included.
   :func:`overlay_weights`.
 
-Both assume residents spread evenly over a tract (areal interpolation); population weights
-would need 2010 block counts. Where 2010 and 2020 tracts coincide, both give a share of 1.
+Both assume residents spread evenly over a tract's land (areal interpolation). Population or
+housing weights would need counts below the tract: the relationship file gives areas only,
+and the 2010 block counts that would weight them are not among the pipeline's inputs. Where
+2010 and 2020 tracts coincide, both give a share of 1.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,18 +36,14 @@ import numpy as np
 import pandas as pd
 
 from .allocation import whole_units
+from .download import TRACT_RELATIONSHIP_COLUMNS
 from .measure import INDEX_COLUMNS, sort_indices
 from .uncertainty import COMPOSITES
 
+log = logging.getLogger(__name__)
+
 #: The columns of the relationship file this module reads (it has more).
-RELATIONSHIP_COLUMNS = (
-    "GEOID_TRACT_20",
-    "GEOID_TRACT_10",
-    "AREALAND_TRACT_10",
-    "AREAWATER_TRACT_10",
-    "AREALAND_PART",
-    "AREAWATER_PART",
-)
+RELATIONSHIP_COLUMNS = TRACT_RELATIONSHIP_COLUMNS
 #: The tidy weights every function here passes on.
 WEIGHT_COLUMNS = ["source_geoid", "target_geoid", "weight"]
 #: Overlay shares smaller than this are boundary-drawing slivers, not moved residents. On
@@ -94,6 +94,44 @@ def read_tract_relationships(path: str | Path, *, state: str) -> pd.DataFrame:
     )
     # A 2010 tract's sliver in a 2020 tract it only touches carries no area: drop it.
     return weights[weights["weight"] > 0].reset_index(drop=True)
+
+
+def relationship_weights(
+    path: str | Path,
+    source: pd.DataFrame,
+    target: pd.DataFrame,
+    *,
+    state: str,
+    boundary_column: str = "boundary_geoid",
+) -> pd.DataFrame:
+    """The relationship file's land-area shares of the ``source`` year's tracts (2010 tracts)
+    in the ``target`` year's tracts (2020 tracts), keyed by the two tables' ``geoid``s.
+
+    The file names 2020 tracts by their census GEOIDs, which the target table keeps in
+    ``boundary_column`` (its ``geoid`` may differ: Connecticut's planning-region codes from
+    2022). Shares in a 2020 tract the target table lacks are dropped and the rest of the
+    source tract's shares rescaled, as the overlay does with area outside every target."""
+    weights = read_tract_relationships(path, state=state)
+    target_ids = target[boundary_column if boundary_column in target else "geoid"]
+    by_census_id = pd.Series(target["geoid"].to_numpy(), index=target_ids.to_numpy())
+    weights = weights[weights["source_geoid"].isin(set(source["geoid"]))].copy()
+    weights["target_geoid"] = weights["target_geoid"].map(by_census_id)
+    lost = weights["target_geoid"].isna()
+    if lost.any():
+        log.warning(
+            "%s: %d share(s) (%.4f of the source tracts' land, summed) lie in 2020 tracts "
+            "the target table lacks; rescaled onto the source tracts' other shares",
+            path,
+            int(lost.sum()),
+            float(weights.loc[lost, "weight"].sum()),
+        )
+        weights = weights[~lost].copy()
+    weights["weight"] = weights["weight"] / weights.groupby("source_geoid")["weight"].transform(
+        "sum"
+    )
+    return (
+        weights[WEIGHT_COLUMNS].sort_values(["source_geoid", "target_geoid"]).reset_index(drop=True)
+    )
 
 
 def overlay_weights(
@@ -181,15 +219,22 @@ def count_columns(tracts: pd.DataFrame) -> list[str]:
 
 
 def harmonised_tract_table(
-    source: gpd.GeoDataFrame, target: gpd.GeoDataFrame, *, min_share: float = OVERLAY_MIN_SHARE
+    source: gpd.GeoDataFrame,
+    target: gpd.GeoDataFrame,
+    *,
+    min_share: float = OVERLAY_MIN_SHARE,
+    weights: pd.DataFrame | None = None,
+    weights_source: str = "tract overlay",
 ) -> gpd.GeoDataFrame:
     """The ``source`` year's counts on the ``target`` year's tracts (both tract tables of one
     state, as the normalisation stage writes them): the target's IDs, areas, geometry and
     geography (towns, regions, CBSAs of the target year), the source's year, and its counts
-    carried by :func:`overlay_weights` of the two tables' tract polygons. Medians are left
-    empty: they do not add up. Counts are whole numbers that keep each state total."""
-    weights = overlay_weights(source, target, min_share=min_share)
-    check_weights(weights, source["geoid"].tolist(), source="tract overlay")
+    carried by ``weights`` (:data:`WEIGHT_COLUMNS`, e.g. :func:`relationship_weights`) or,
+    without them, by :func:`overlay_weights` of the two tables' tract polygons. Medians are
+    left empty: they do not add up. Counts are whole numbers that keep each state total."""
+    if weights is None:
+        weights = overlay_weights(source, target, min_share=min_share)
+    check_weights(weights, source["geoid"].tolist(), source=weights_source)
     columns = count_columns(source)
     moved = interpolate_counts(source, weights, columns)
     table = target.drop(columns=[c for c in target.columns if c in moved or c.endswith("_moe")])
@@ -209,6 +254,31 @@ def harmonised_tract_table(
             table[f"{column}_moe"] = np.nan
     table["year"] = int(source["year"].iloc[0])
     return gpd.GeoDataFrame(table[list(target.columns)], geometry="geometry", crs=target.crs)
+
+
+#: How the shares were made, as the harmonise log records it.
+WEIGHT_SOURCES = {
+    "relationship_file": "Census tract relationship file {path} (land-area shares)",
+    "overlay": "boundary overlay of the two tract layers (total-area shares)",
+}
+
+
+def harmonise_tracts(
+    source: gpd.GeoDataFrame,
+    target: gpd.GeoDataFrame,
+    *,
+    state: str,
+    relationships: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """:func:`harmonised_tract_table` with the relationship file's shares where the run has
+    the file, else the overlay's; the log says which."""
+    if relationships:
+        described = WEIGHT_SOURCES["relationship_file"].format(path=relationships)
+        weights = relationship_weights(relationships, source, target, state=state)
+    else:
+        described, weights = WEIGHT_SOURCES["overlay"], None
+    log.info("state %s: shares from the %s", state, described)
+    return harmonised_tract_table(source, target, weights=weights, weights_source=described)
 
 
 #: Columns of tables/indices_timeseries.csv after the indices' own.

@@ -29,6 +29,12 @@ STATE_ABBREVIATIONS = {
     "55": "WI", "56": "WY", "60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI",
 }  # fmt: skip
 
+#: What ``states: all`` means: the 50 states and the District of Columbia, the "United
+#: States" of the Census Bureau's national ACS figures. Puerto Rico (72) is left out, as those
+#: figures leave it out (its ACS 5-year tables are the separate Puerto Rico Community
+#: Survey); list "72" in ``states`` to add it. The other territories have no ACS tables.
+ALL_STATES = tuple(fips for fips in STATE_ABBREVIATIONS if int(fips) < 60)
+
 DELINEATION_COLUMNS = {
     "CBSA Code": "cbsa_geoid",
     "CBSA Title": "cbsa_name",
@@ -111,8 +117,10 @@ def assign_cbsas(
     A delineation built on older counties than the ACS year's (Connecticut: 2020
     delineation, 2022+ planning regions) is reached through the county of the boundary
     file (``boundary_geoid``), which has the old codes. Tracts in no CBSA get empty values.
-    ``cbsa_complete`` says whether every state the CBSA spans is in ``run_states``: a CBSA
-    measured from one state's tracts alone would be wrong.
+    ``cbsa_complete`` says whether every state the CBSA spans is in ``run_states`` (the
+    pipeline passes the table's own state): a CBSA measured from one state's tracts alone
+    would be wrong, so one that crosses state lines is measured from all its states' tracts
+    by :func:`housing_segregation.cross_state.cbsa_indices` instead.
     """
     result = tracts.copy()
     known = set(delineation["county_geoid"])
@@ -133,7 +141,11 @@ def assign_cbsas(
     for name in sorted(
         set(result.loc[~result["cbsa_complete"] & (result["cbsa_name"] != ""), "cbsa_name"])
     ):
-        log.warning("%s: %s spans states outside this run; it is not measured", source, name)
+        log.info(
+            "%s: %s spans other states; measured with their tracts (cross-state CBSAs)",
+            source,
+            name,
+        )
     outside = int((result["cbsa_geoid"] == "").sum())
     log.info(
         "%s: %d tract(s) in %d CBSA(s), %d outside any CBSA (delineation %d)",

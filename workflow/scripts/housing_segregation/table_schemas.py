@@ -377,9 +377,9 @@ def table_specs() -> dict[str, TableSpec]:
         "value": _field(
             "number",
             "the index from the published counts (most lie in "
-            "0–1; see docs/outputs.md for the exceptions)",
+            "0–1; see docs/outputs.md for the exceptions); empty where it is undefined "
+            "on them (e.g. concentration in a 2-tract area with a large majority)",
             "index",
-            required=True,
         ),
         "n_units": _field("integer", "units (tracts) used", "tracts", required=True),
         "population": _field(
@@ -400,6 +400,13 @@ def table_specs() -> dict[str, TableSpec]:
             "index",
         ),
         "ci_high": _field("number", "upper end of the Monte Carlo interval", "index"),
+        "coverage": _field(
+            "string",
+            "`complete`: measured from every tract of the area; `partial`: a CBSA crossing "
+            "state lines measured without the tracts of a state it spans (docs/methods.md)",
+            required=True,
+            enum=["complete", "partial"],
+        ),
     }
     return {
         "indices.csv": TableSpec(

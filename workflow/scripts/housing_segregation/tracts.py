@@ -135,7 +135,7 @@ def build_tract_table_from_layout(
         crosswalk_spec=crosswalk,
         cbsa_delineation_path=layout_file([delineation_layout(delineation, state)]),
         cbsa_delineation_vintage=delineation,
-        run_states=list(config["states"]),
+        run_states=[state],
         planning_regions_path=layout_file([regions["path"]]) if regions else None,
         planning_regions_spec=regions,
     )
