@@ -287,14 +287,20 @@ def validate_zip(body: bytes) -> None:
         raise ValueError(f"zip archive has no .shp member: {names[:10]}")
 
 
-def validate_csv(body: bytes) -> None:
-    """Check that ``body`` is UTF-8 text (BOM allowed) with a header and at least one data row."""
+def _text(body: bytes, what: str) -> str:
+    """``body`` as UTF-8 text (BOM allowed), refusing an HTML page served in its place."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"CSV is not UTF-8: {exc}") from None
+        raise ValueError(f"{what} is not UTF-8: {exc}") from None
     if text.lstrip().startswith("<"):
-        raise ValueError(f"expected CSV, got what looks like HTML: {_excerpt(body, 200)}")
+        raise ValueError(f"expected {what}, got HTML (it looks like HTML: {_excerpt(body, 200)})")
+    return text
+
+
+def validate_csv(body: bytes) -> None:
+    """Check that ``body`` is UTF-8 text (BOM allowed) with a header and at least one data row."""
+    text = _text(body, "CSV")
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     if not rows:
         raise ValueError("CSV is empty")
@@ -307,12 +313,7 @@ def pipe_table_validator(required_columns: Sequence[str]) -> Callable[[bytes], N
     header holds ``required_columns`` and that has at least one data row."""
 
     def validate(body: bytes) -> None:
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"table is not UTF-8: {exc}") from None
-        if text.lstrip().startswith("<"):
-            raise ValueError(f"expected a pipe-delimited table, got HTML: {_excerpt(body, 200)}")
+        text = _text(body, "a pipe-delimited table")
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             raise ValueError("table is empty")

@@ -408,20 +408,21 @@ def table_specs() -> dict[str, TableSpec]:
             enum=["complete", "partial"],
         ),
     }
+    index_key = [
+        "year",
+        "geography_level",
+        "geography_id",
+        "unit_level",
+        "index",
+        "group",
+        "reference_group",
+    ]
     return {
         "indices.csv": TableSpec(
             title="Segregation indices",
             description="One row per index value, by year, area, index and group.",
             columns=INDEX_COLUMNS,
-            primary_key=[
-                "year",
-                "geography_level",
-                "geography_id",
-                "unit_level",
-                "index",
-                "group",
-                "reference_group",
-            ],
+            primary_key=index_key,
             fields=index_fields,
         ),
         "indices_timeseries.csv": TableSpec(
@@ -429,16 +430,7 @@ def table_specs() -> dict[str, TableSpec]:
             description="indices.csv's rows for every year, on each year's own tracts and, "
             "for years on older tracts, on the latest year's tracts (harmonised).",
             columns=[*INDEX_COLUMNS, *TIMESERIES_COLUMNS],
-            primary_key=[
-                "year",
-                "harmonised",
-                "geography_level",
-                "geography_id",
-                "unit_level",
-                "index",
-                "group",
-                "reference_group",
-            ],
+            primary_key=[index_key[0], "harmonised", *index_key[1:]],
             fields={
                 **index_fields,
                 "tract_geography": _field(
