@@ -398,11 +398,11 @@ def measured_areas(
                     measurable.append(test)
             if not measurable:
                 continue
-            shape = (len(units), float(point[universe][units].sum()))
+            size = (len(units), float(point[universe][units].sum()))  # n_units, population
             group = np.stack([counts(test.group, units) for test in measurable])
             reference = references(measurable, units)
             rows.add(single_group_indices(group, reference, counts(universe, units)),
-                     measurable, *shape)  # fmt: skip
+                     measurable, *size)  # fmt: skip
             if geometry is not None:
                 # Over all the area's tracts, as PySAL computes them on the area's frame.
                 everyone = area.units
@@ -414,7 +414,7 @@ def measured_areas(
                         geometry,
                     ),
                     measurable,
-                    *shape,
+                    *size,
                 )
             if inference:
                 rng = np.random.default_rng([*seeds, area_number, family_number])
@@ -422,7 +422,7 @@ def measured_areas(
                     _random_allocation_values(group[..., 0, :], reference[..., 0, :],
                                               inference, rng, threads),
                     measurable,
-                    *shape,
+                    *size,
                 )  # fmt: skip
         units = area.units[point["total"][area.units] > 0]
         area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
