@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -113,23 +112,6 @@ def cbsa_tracts(tables: Sequence[pd.DataFrame], cbsa_geoid: str) -> pd.DataFrame
     return gathered
 
 
-@contextmanager
-def _quiet(logger_name: str):
-    """Hold back a logger's info records (the towns left out on purpose below)."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(max(level, logging.WARNING))
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-#: A minimum no town reaches: towns keep their IDs (M's split between and within towns
-#: needs them) but are measured in each state's own table, not here.
-_NEVER = np.iinfo(np.int64).max
-
-
 def cbsa_indices(
     tables: Sequence[pd.DataFrame],
     *,
@@ -164,10 +146,9 @@ def cbsa_indices(
         centroids = tracts.geometry.centroid
         measurement["centroids"] = np.column_stack([centroids.x, centroids.y])
         measurement["unit_areas"] = tracts.geometry.area.to_numpy()
-    minimums = {**(minimum_units or {}), **{level: _NEVER for level in _other_levels()}}
-    with _quiet("housing_segregation.measure"):
-        table = compute_indices(tracts, minimum_units=minimums, **measurement)
-    table = table[table["geography_level"] == "cbsa"].reset_index(drop=True)
+    table = compute_indices(
+        tracts, minimum_units=minimum_units, levels=["cbsa"], **measurement
+    ).reset_index(drop=True)
     if table.empty:
         log.warning(
             "CBSA %s: %d tract(s), fewer populated ones than the minimum %d; left out",

@@ -226,13 +226,16 @@ def area_ids(tracts: pd.DataFrame, level: str, id_column: str) -> pd.Series:
     return ids
 
 
-def areas(tracts: pd.DataFrame, minimum_units: Mapping[str, int]) -> list[Area]:
-    """Every area of every level present in the tract table, with at least the minimum
-    number of populated tracts (others are logged and left out)."""
+def areas(
+    tracts: pd.DataFrame, minimum_units: Mapping[str, int], levels: Iterable[str] | None = None
+) -> list[Area]:
+    """Every area of every level present in the tract table (or of ``levels`` only), with at
+    least the minimum number of populated tracts (others are logged and left out)."""
     found = []
     populated = tracts["total"].to_numpy() > 0
+    wanted = set(LEVELS) if levels is None else set(levels)
     for level, (id_column, name_column) in LEVELS.items():
-        if id_column not in tracts or tracts[id_column].isna().all():
+        if level not in wanted or id_column not in tracts or tracts[id_column].isna().all():
             continue
         ids = area_ids(tracts, level, id_column)
         for (geography_id, geography_name), frame in tracts.groupby(
@@ -342,6 +345,7 @@ def measured_areas(
     inference: Mapping[str, int] | None = None,
     seed: int | list[int] = 0,
     threads: int = 1,
+    levels: Iterable[str] | None = None,
 ) -> Iterator[MeasuredArea]:
     """Each index of each area from given counts, an area at a time.
 
@@ -375,7 +379,7 @@ def measured_areas(
             return counts(names.pop(), units)
         return np.stack([counts(test.reference, units) for test in tests])
 
-    for area_number, area in enumerate(areas(tracts, minimum_units or {})):
+    for area_number, area in enumerate(areas(tracts, minimum_units or {}, levels)):
         label = f"{area.level} {area.geography_id} ({area.geography_name})"
         geometry = (
             area_geometry(centroids[area.units], unit_areas[area.units], radii)
@@ -465,8 +469,10 @@ def compute_indices(
     radii: Iterable[float] = (),
     inference: Mapping[str, int] | None = None,
     threads: int = 1,
+    levels: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Every index for every area of every level in ``tracts`` (one state-year).
+    """Every index for every area of every level in ``tracts`` (one state-year), or of
+    ``levels`` only (a CBSA measured from several states' tracts).
 
     With ``draws`` > 0, ``se``, ``ci_low`` and ``ci_high`` come from that many Monte Carlo
     replicates of the tract counts (``uncertainty.simulate_tract_counts``, seeded with
@@ -491,6 +497,7 @@ def compute_indices(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
         unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
         unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
+        levels=levels,
     ):  # fmt: skip
         part = pd.DataFrame(measured.columns)
         part["value"] = measured.values[:, 0]
