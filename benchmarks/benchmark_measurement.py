@@ -279,13 +279,13 @@ def connecticut_stage(shared_data: Path, threads: int) -> tuple[float, float]:
 
     from housing_segregation.config import load_schema, validate_config
     from housing_segregation.measure import compute_indices
-    from housing_segregation.tracts import build_tract_table_from_layout
+    from housing_segregation.tracts import build_unit_table_from_layout
 
     with open(ROOT / "config" / "config.yaml", encoding="utf-8") as handle:
         config = validate_config(
             yaml.safe_load(handle), load_schema(ROOT / "workflow/schemas/config.schema.yaml")
         )
-    tracts = build_tract_table_from_layout(shared_data, config, state="09", year=2023)
+    tracts = build_unit_table_from_layout(shared_data, config, state="09", year=2023)
     points = tracts.geometry.centroid
 
     def stage():

@@ -39,7 +39,7 @@ from housing_segregation.config import (  # noqa: E402
     validate_config,
     validate_scenarios,
 )
-from housing_segregation.tracts import build_tract_table_from_layout  # noqa: E402
+from housing_segregation.tracts import build_unit_table_from_layout  # noqa: E402
 
 TARGET_SECONDS = 30
 
@@ -60,7 +60,7 @@ def load_config() -> tuple[dict, dict]:
 
 def stage_inputs(shared_data: Path, config: dict) -> scenario_run.StageInputs:
     """Connecticut 2023's tables, built as the pipeline's rules build them."""
-    tracts = build_tract_table_from_layout(shared_data, config, state="09", year=2023)
+    tracts = build_unit_table_from_layout(shared_data, config, state="09", year=2023)
     recaps = recap.recap_table(tracts, config["recap"])
     inventory = shared_data / config["subsidized"]["project_inventories"]["09"]["path"]
     by_tract, _ = subsidized.subsidized_by_tract(inventory, tracts)

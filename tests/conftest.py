@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from housing_segregation.config import load_schema, validate_config  # noqa: E402
-from housing_segregation.tracts import build_tract_table_from_layout  # noqa: E402
+from housing_segregation.tracts import build_unit_table_from_layout  # noqa: E402
 
 #: Real Connecticut and Sacramento data, read in place (never copied into the repository).
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -36,10 +36,10 @@ def pipeline_config() -> dict:
 def ct_tracts_2023(shared_data, pipeline_config):
     """Connecticut 2023 tracts (879, EPSG:5070) with towns, CBSAs and planning regions.
     Tests must not modify it: copy first."""
-    return build_tract_table_from_layout(shared_data, pipeline_config, state="09", year=2023)
+    return build_unit_table_from_layout(shared_data, pipeline_config, state="09", year=2023)
 
 
 @pytest.fixture(scope="session")
 def ct_tracts_2019(shared_data, pipeline_config):
     """Connecticut 2019 tracts (829, 2010 geography). Tests must not modify it."""
-    return build_tract_table_from_layout(shared_data, pipeline_config, state="09", year=2019)
+    return build_unit_table_from_layout(shared_data, pipeline_config, state="09", year=2019)

@@ -14,9 +14,10 @@ from housing_segregation.acs import (
     ACS_VARIABLES,
     DERIVED_COUNTS,
     api_variables,
-    read_acs_tracts,
-    tidy_acs_tracts,
+    read_acs_units,
+    tidy_acs_units,
 )
+from housing_segregation.units import BLOCK_GROUP
 
 GEO = ["state", "county", "tract"]
 
@@ -96,7 +97,7 @@ def raw_2023() -> list[list[str]]:
 
 @pytest.fixture
 def tidy_2023(raw_2023) -> pd.DataFrame:
-    return tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+    return tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 def by_geoid(table: pd.DataFrame, geoid: str) -> pd.Series:
@@ -152,7 +153,7 @@ def test_names_split_in_the_2023_semicolon_style(tidy_2023):
 
 def test_names_split_in_the_2019_comma_style():
     raw = api_table([("010101", name_2019("101.01"), TRACT_C)], county="001")
-    table = tidy_acs_tracts(raw, year=2019)
+    table = tidy_acs_units(raw, year=2019)
     row = table.iloc[0]
     assert row["geoid"] == "09001010101"
     assert row["county_geoid"] == "09001"
@@ -165,7 +166,7 @@ def test_names_split_in_the_2019_comma_style():
 def test_a_name_without_three_parts_is_rejected():
     raw = api_table([("010101", "Census Tract 101.01, Connecticut", TRACT_C)], county="001")
     with pytest.raises(ValueError, match=r"Census Tract 101.01, Connecticut"):
-        tidy_acs_tracts(raw, year=2019)
+        tidy_acs_units(raw, year=2019)
 
 
 def test_values_become_floats(tidy_2023):
@@ -197,7 +198,7 @@ def test_annotation_codes_become_missing(tidy_2023):
 @pytest.mark.parametrize("code", [-111111111, -333333333, -555555555, -888888888, -999999999])
 def test_every_annotation_code_becomes_missing(code):
     raw = api_table([("400101", name_2023("4001.01"), {"B19013_001E": str(code)})])
-    table = tidy_acs_tracts(raw, year=2023)
+    table = tidy_acs_units(raw, year=2023)
     assert math.isnan(table.loc[0, "median_household_income"])
 
 
@@ -214,7 +215,7 @@ def test_controlled_estimate_moe_becomes_zero(caplog):
         ]
     )
     with caplog.at_level(logging.INFO, logger="housing_segregation.acs"):
-        table = tidy_acs_tracts(raw, year=2023, source="synthetic.json")
+        table = tidy_acs_units(raw, year=2023, source="synthetic.json")
     assert table.loc[0, "total_moe"] == pytest.approx(0.0)
     assert table.loc[0, "nonwhite_moe"] == pytest.approx(7.0)
     assert any("total_moe were annotation code -555555555" in r.getMessage()
@@ -225,7 +226,7 @@ def test_annotation_codes_are_logged_with_counts(raw_2023, caplog):
     # Synthetic: a second -222222222 in white_nh_moe (tract C) so one count is 2.
     raw_2023[1][raw_2023[0].index("B03002_003M")] = "-222222222"
     with caplog.at_level(logging.INFO, logger="housing_segregation.acs"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
     messages = [r.getMessage() for r in caplog.records]
     # Tract B: white_nh E, black_nh M, C17002_002 M, income E and M (5), plus tract C's 1 = 6.
     expected = [
@@ -249,7 +250,7 @@ def test_two_hits_of_one_code_in_one_column_are_counted_together(caplog):
         ]
     )
     with caplog.at_level(logging.INFO, logger="housing_segregation.acs"):
-        tidy_acs_tracts(raw, year=2023)
+        tidy_acs_units(raw, year=2023)
     assert any(
         "2 value(s) of renters_moe were annotation code -222222222" in r.getMessage()
         for r in caplog.records
@@ -313,7 +314,7 @@ def test_derived_values_are_missing_when_a_part_is_missing(tidy_2023):
 def test_ragged_row_names_the_row(raw_2023):
     raw_2023[2] = raw_2023[2][:-1]  # the second data row, row 3 counting the header as row 1
     with pytest.raises(ValueError, match=r"^synthetic.json: row 3 has \d+ values, the header"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 @pytest.mark.parametrize("column", ["C17002_004M", "NAME", "tract"])
@@ -321,71 +322,71 @@ def test_missing_column_is_named(raw_2023, column):
     at = raw_2023[0].index(column)
     trimmed = [row[:at] + row[at + 1 :] for row in raw_2023]
     with pytest.raises(ValueError, match=rf"missing columns {column}$"):
-        tidy_acs_tracts(trimmed, year=2023, source="synthetic.json")
+        tidy_acs_units(trimmed, year=2023, source="synthetic.json")
 
 
 def test_non_numeric_value_names_the_column(raw_2023):
     raw_2023[3][raw_2023[0].index("B25003_002E")] = "12a"
     with pytest.raises(ValueError, match=r"column B25003_002E holds a non-numeric value '12a'"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 def test_duplicate_geoid_is_rejected(raw_2023):
     raw_2023[3][-1] = raw_2023[1][-1]  # third tract gets the first tract's code
     with pytest.raises(ValueError, match=r"duplicate tract GEOID 09110400300"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 def test_malformed_geoid_is_rejected(raw_2023):
     raw_2023[1][-1] = "4003"  # 4 digits instead of 6
     with pytest.raises(ValueError, match=r"malformed tract GEOID '091104003'"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 def test_negative_count_that_is_no_annotation_code_is_rejected(raw_2023):
     raw_2023[1][raw_2023[0].index("B25003_001E")] = "-4"
     with pytest.raises(ValueError, match=r"negative counts .* \['households'\]"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
 
 
 @pytest.mark.parametrize("raw", [{"error": "unknown variable"}, [], ["NAME"], [["NAME"], "x"]])
 def test_not_an_array_of_arrays_is_rejected(raw):
     with pytest.raises(ValueError, match=r"^api.json: not a Census API table"):
-        tidy_acs_tracts(raw, year=2023, source="api.json")
+        tidy_acs_units(raw, year=2023, source="api.json")
 
 
 def test_header_without_rows_is_rejected(raw_2023):
     with pytest.raises(ValueError, match=r"header but no rows"):
-        tidy_acs_tracts(raw_2023[:1], year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023[:1], year=2023, source="synthetic.json")
 
 
-def test_read_acs_tracts_reads_a_file(tmp_path, raw_2023):
+def test_read_acs_units_reads_a_file(tmp_path, raw_2023):
     path = tmp_path / "acs.json"
     path.write_text(json.dumps(raw_2023), encoding="utf-8")
-    table = read_acs_tracts(path, year=2023)
+    table = read_acs_units(path, year=2023)
     assert table["geoid"].tolist() == ["09110400101", "09110400200", "09110400300"]
 
 
 @pytest.mark.parametrize("text", ["", "<html>Service unavailable</html>", '[["NAME",'])
-def test_read_acs_tracts_names_a_file_that_is_not_json(tmp_path, text):
+def test_read_acs_units_names_a_file_that_is_not_json(tmp_path, text):
     path = tmp_path / "broken.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken\.json: not valid JSON"):
-        read_acs_tracts(path, year=2023)
+        read_acs_units(path, year=2023)
 
 
-def test_read_acs_tracts_names_a_file_that_is_json_but_no_table(tmp_path):
+def test_read_acs_units_names_a_file_that_is_json_but_no_table(tmp_path):
     path = tmp_path / "error.json"
     path.write_text('{"error": "error: unknown variable"}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"error\.json: not a Census API table"):
-        read_acs_tracts(path, year=2023)
+        read_acs_units(path, year=2023)
 
 
-def test_read_acs_tracts_names_a_binary_file(tmp_path, raw_2023):
+def test_read_acs_units_names_a_binary_file(tmp_path, raw_2023):
     path = tmp_path / "compressed.json"
     path.write_bytes(gzip.compress(json.dumps(raw_2023).encode()))
     with pytest.raises(ValueError, match=r"compressed\.json"):
-        read_acs_tracts(path, year=2023)
+        read_acs_units(path, year=2023)
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,7 +403,7 @@ def test_read_acs_tracts_names_a_binary_file(tmp_path, raw_2023):
 )
 def test_real_connecticut_tables(shared_data, year, n_tracts, population, counties):
     path = shared_data / "census-api" / f"acs5_{year}_tract_state09.json"
-    table = read_acs_tracts(path, year=year)
+    table = read_acs_units(path, year=year)
     assert len(table) == n_tracts
     assert table["geoid"].is_unique
     assert (table["geoid"].str.len() == 11).all()
@@ -426,7 +427,7 @@ def test_a_name_in_the_other_years_style_is_split_with_a_warning(caplog):
     # Synthetic: a 2019 table whose NAMEs use the 2022-on "; " style.
     raw = api_table([("010101", "Census Tract 101.01; Fairfield County; Connecticut", TRACT_C)])
     with caplog.at_level(logging.WARNING, logger="housing_segregation.acs"):
-        row = tidy_acs_tracts(raw, year=2019, source="synthetic.json").iloc[0]
+        row = tidy_acs_units(raw, year=2019, source="synthetic.json").iloc[0]
     assert (row["name"], row["county_name"], row["state_name"]) == (
         "Census Tract 101.01",
         "Fairfield County",
@@ -437,7 +438,7 @@ def test_a_name_in_the_other_years_style_is_split_with_a_warning(caplog):
 
 def test_the_years_own_separator_leaves_no_warning(raw_2023, caplog):
     with caplog.at_level(logging.WARNING, logger="housing_segregation.acs"):
-        tidy_acs_tracts(raw_2023, year=2023, source="synthetic.json")
+        tidy_acs_units(raw_2023, year=2023, source="synthetic.json")
     assert "not separated by" not in caplog.text
 
 
@@ -457,9 +458,70 @@ def test_a_table_the_release_lacks_is_named(monkeypatch, raw_2023):
     with pytest.raises(ValueError, match=r"ACS 2023: table\(s\) C17002 are not published"):
         api_variables(2023)
     with pytest.raises(ValueError, match="C17002"):
-        tidy_acs_tracts(raw_2023, year=2023)
+        tidy_acs_units(raw_2023, year=2023)
 
 
 def test_a_year_before_the_first_release_is_refused(raw_2023):
     with pytest.raises(ValueError, match="config key 'years': 2009"):
-        tidy_acs_tracts(raw_2023, year=2009)
+        tidy_acs_units(raw_2023, year=2009)
+
+
+# --------------------------------------------------------------------------------------------
+# Block groups (config unit_level: block_group)
+# --------------------------------------------------------------------------------------------
+
+
+def block_group_table(rows: list[tuple[str, str, str]], *, year_style: str) -> list[list[str]]:
+    """A SYNTHETIC Census API block-group response: the tract response's header with the
+    API's fourth geography column, "block group"; each row (tract, block group, B03002_001E)."""
+    separator = "; " if year_style == "2023" else ", "
+    county = "Capitol Planning Region" if year_style == "2023" else "Hartford County"
+    header = ["NAME", *api_variables(unit=BLOCK_GROUP), *GEO, "block group"]
+    table = [header]
+    for tract, block_group, total in rows:
+        name = separator.join(
+            [f"Block Group {block_group}", f"Census Tract {int(tract) / 100:g}", county,
+             "Connecticut"]
+        )  # fmt: skip
+        values = [
+            total if v == "B03002_001E" else DEFAULT_ESTIMATE if v.endswith("E") else DEFAULT_MOE
+            for v in api_variables(unit=BLOCK_GROUP)
+        ]
+        table.append([name, *values, "09", "110", tract, block_group])
+    return table
+
+
+def test_block_groups_get_twelve_digit_ids_their_tract_and_both_names():
+    raw = block_group_table(
+        [("400101", "2", "700"), ("400101", "1", "500"), ("400200", "1", "300")], year_style="2023"
+    )
+    tidy = tidy_acs_units(raw, year=2023, unit=BLOCK_GROUP, source="synthetic_bg.json")
+    assert tidy["geoid"].tolist() == ["091104001011", "091104001012", "091104002001"]
+    assert set(tidy["geography_level"]) == {"block_group"}
+    assert tidy["tract_geoid"].tolist() == ["09110400101", "09110400101", "09110400200"]
+    assert tidy["name"].tolist() == [
+        "Block Group 1, Census Tract 4001.01",
+        "Block Group 2, Census Tract 4001.01",
+        "Block Group 1, Census Tract 4002",
+    ]
+    assert tidy["county_name"].tolist() == ["Capitol Planning Region"] * 3
+    assert tidy["total"].tolist() == [500.0, 700.0, 300.0]
+
+
+def test_block_group_names_split_in_the_2019_comma_style():
+    raw = block_group_table([("400101", "1", "500")], year_style="2019")
+    tidy = tidy_acs_units(raw, year=2019, unit=BLOCK_GROUP)
+    assert tidy.loc[0, "county_name"] == "Hartford County"
+    assert tidy.loc[0, "state_name"] == "Connecticut"
+
+
+def test_a_tract_response_read_as_block_groups_names_the_missing_column(raw_2023):
+    with pytest.raises(ValueError, match=r"synthetic\.json: missing columns block group"):
+        tidy_acs_units(raw_2023, year=2023, unit=BLOCK_GROUP, source="synthetic.json")
+
+
+def test_block_groups_before_2013_are_refused_naming_the_release():
+    raw = block_group_table([("400101", "1", "500")], year_style="2019")
+    with pytest.raises(ValueError, match=r"ACS 2012: table\(s\) .* not published for block "
+                       r"groups in this release \(acs_vintages.yaml lists none\)"):  # fmt: skip
+        tidy_acs_units(raw, year=2012, unit=BLOCK_GROUP)

@@ -153,7 +153,20 @@ def test_unknown_unit_level_lists_the_allowed_value(raw_config, schema):
     message = config_error(raw_config, schema, unit_level="block")
     assert "'unit_level'" in message
     assert "'block'" in message
-    assert "allowed values: 'tract'" in message
+    assert "allowed values: 'tract', 'block_group'" in message
+
+
+def test_block_groups_before_the_apis_first_block_group_release_are_refused(raw_config, schema):
+    message = config_error(raw_config, schema, unit_level="block_group", years=[2012, 2023])
+    assert message.startswith("config key 'unit_level': block_group tables are not in the")
+    assert "ACS 2012" in message
+
+
+def test_block_groups_are_accepted_from_2013(raw_config, schema):
+    resolved = validate_config(
+        with_changes(raw_config, unit_level="block_group", years=[2013, 2023]), schema
+    )
+    assert resolved["unit_level"] == "block_group"
 
 
 def test_unknown_top_level_key_is_named_with_the_allowed_keys(raw_config, schema):
@@ -265,6 +278,7 @@ def test_command_line_values_are_coerced(raw_config, schema, changes, key, expec
         (2019, "tract", 2019),
         (2019, "cousub", 2020),
         (2021, "tract", 2021),  # not listed: its own year
+        (2023, "bg", 2020),  # block groups: the tract vintage unless listed
     ],
 )
 def test_boundary_vintage(config, year, layer, expected):

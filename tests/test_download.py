@@ -10,11 +10,12 @@ import hashlib
 import io
 import json
 import logging
+import re
 import socket
 import traceback
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from housing_segregation.download import (
     acs_query_params,
     cartographic_boundary_url,
     census_api_url,
+    county_list_params,
     fetch,
     fetch_acs_table,
     sha256_file,
@@ -40,6 +42,7 @@ from housing_segregation.download import (
     validate_zip,
     write_record,
 )
+from housing_segregation.units import BLOCK_GROUP, TRACT, UNIT_LEVELS, UnitLevel
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -139,12 +142,48 @@ def test_acs_query_params_accepts_49_variables() -> None:
     assert len(params["get"].split(",")) == download.CENSUS_API_MAX_GET
 
 
+def test_block_group_query_names_the_county() -> None:
+    # One `in` value, the parent geographies separated by a space, as the API documents.
+    assert acs_query_params(["B01003_001E"], "09", BLOCK_GROUP, "110") == {
+        "get": "NAME,B01003_001E",
+        "for": "block group:*",
+        "in": "state:09 county:110",
+    }
+    assert acs_query_params(["B01003_001E"], "09", TRACT) == acs_query_params(["B01003_001E"], "09")
+    assert county_list_params("09") == {"get": "NAME", "for": "county:*", "in": "state:09"}
+
+
+@pytest.mark.parametrize(
+    ("unit", "county", "message"),
+    [
+        (BLOCK_GROUP, None, "county by county; pass county_fips"),
+        (BLOCK_GROUP, "11", "three digits, got '11'"),
+        (BLOCK_GROUP, "0110", "three digits"),
+        (BLOCK_GROUP, "11a", "three digits"),
+        (BLOCK_GROUP, 110, "three digits"),
+        (TRACT, "110", "whole state"),
+    ],
+)
+def test_acs_query_params_rejects_county(unit: Any, county: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        acs_query_params(["B01003_001E"], "09", unit, county)
+
+
+def test_county_list_params_rejects_bad_state() -> None:
+    with pytest.raises(ValueError, match="two digits"):
+        county_list_params("9")
+
+
 @pytest.mark.parametrize("year", [2019, 2020, 2023])
-@pytest.mark.parametrize("layer", ["tract", "cousub"])
+@pytest.mark.parametrize("layer", ["tract", "bg", "cousub"])
 def test_cartographic_boundary_url(year: int, layer: str) -> None:
     assert cartographic_boundary_url(year, "09", layer) == (
         f"https://www2.census.gov/geo/tiger/GENZ{year}/shp/cb_{year}_09_{layer}_500k.zip"
     )
+
+
+def test_boundary_layers_cover_every_unit_level() -> None:
+    assert {level.boundary_layer for level in UNIT_LEVELS.values()} <= download.BOUNDARY_LAYERS
 
 
 @pytest.mark.parametrize(
@@ -478,7 +517,12 @@ def test_fetch_acs_table_single_request_matches_api_shape(
     server.script("/data/2023/acs/acs5", acs_responder(acs_table))
     destination = tmp_path / "acs.json"
     record = fetch_acs_table(
-        2023, "09", ["B03002_001E", "B03002_001M"], destination, base_url=server.url("/data")
+        2023,
+        "09",
+        ["B03002_001E", "B03002_001M"],
+        destination,
+        unit=TRACT,
+        base_url=server.url("/data"),
     )
     text = destination.read_text(encoding="utf-8")
     assert text.startswith('[["NAME","B03002_001E","B03002_001M","state","county","tract"],\n')
@@ -550,6 +594,216 @@ def test_fetch_acs_table_reports_unknown_variable(
             tmp_path / "a.json",
             base_url=server.url("/data"),
         )
+    assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# fetch_acs_table: block groups, county by county
+# --------------------------------------------------------------------------------------------
+
+#: SYNTHETIC responses (made-up values, not Census figures) in the Census API's JSON shapes:
+#: the county list (unsorted: nothing promises its order) and each county's block groups.
+ACS_PATH = "/data/2023/acs/acs5"
+BG_COUNTIES = [
+    ["NAME", "state", "county"],
+    ["Greater Bridgeport Planning Region, Connecticut", "09", "120"],
+    ["Capitol Planning Region, Connecticut", "09", "110"],
+]
+BG_GEO_COLUMNS = ["state", "county", "tract", "block group"]
+#: 50 variables: two requests per county (NAME + 49, NAME + 1).
+BG_VARIABLES = [f"B01001_{i:03d}E" for i in range(1, 51)]
+BG_CHUNK_GETS = [",".join(["NAME", *BG_VARIABLES[:49]]), f"NAME,{BG_VARIABLES[49]}"]
+#: Each county's (tract, block group) codes, in the order the API sends them.
+BG_UNITS = {
+    "110": [("400101", "1"), ("400101", "2"), ("400200", "1")],
+    "120": [("010100", "3"), ("010100", "1")],
+}
+
+
+def synthetic_block_groups(county: str) -> list[list[str]]:
+    """A county's block-group table with every BG_VARIABLE, header first, as the API sends it."""
+    region = next(row[0] for row in BG_COUNTIES if row[2] == county)
+    table = [["NAME", *BG_VARIABLES, *BG_GEO_COLUMNS]]
+    for number, (tract, group) in enumerate(BG_UNITS[county]):
+        tract_name = f"{int(tract[:4])}.{tract[4:]}".removesuffix(".00")
+        name = f"Block Group {group}; Census Tract {tract_name}; {region.replace(', ', '; ')}"
+        values = [str(int(county) * 1000 + 100 * number + i) for i in range(len(BG_VARIABLES))]
+        table.append([name, *values, "09", county, tract, group])
+    return table
+
+
+BG_TABLES = {county: synthetic_block_groups(county) for county in BG_UNITS}
+
+
+def block_group_responder(
+    tables: Mapping[str, list[list[str]]], counties: list[list[str]] = BG_COUNTIES
+) -> Callable[[Query], Reply]:
+    """Answer like the Census API: Connecticut's county list, or one county's block groups
+    (the columns asked for in ``get``, then the geography columns); HTTP 204 and no body for
+    a county ``tables`` lacks, as the API answers a query that matches nothing."""
+
+    def respond(query: Query) -> Reply:
+        names = query["get"][0].split(",")
+        if len(names) > download.CENSUS_API_MAX_GET:
+            return Reply(400, b"error: a maximum of 50 variables may be requested")
+        if query["for"] == ["county:*"] and query["in"] == ["state:09"] and names == ["NAME"]:
+            return Reply(200, json.dumps(counties).encode())
+        parents = query["in"][0]
+        if query["for"] != ["block group:*"] or not parents.startswith("state:09 county:"):
+            return Reply(400, b"error: unknown/unsupported geography hierarchy")
+        table = tables.get(parents.removeprefix("state:09 county:"))
+        if table is None:
+            return Reply(204)
+        columns = [table[0].index(name) for name in [*names, *BG_GEO_COLUMNS]]
+        return Reply(200, json.dumps([[row[i] for i in columns] for row in table]).encode())
+
+    return respond
+
+
+def fetch_block_groups(server: ScriptedServer, destination: Path) -> DownloadRecord:
+    return fetch_acs_table(
+        2023,
+        "09",
+        BG_VARIABLES,
+        destination,
+        unit=BLOCK_GROUP,
+        base_url=server.url("/data"),
+        max_attempts=2,
+        sleep=no_sleep,
+    )
+
+
+def test_fetch_block_groups_county_by_county(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CENSUS_API_KEY", SENTINEL_KEY)
+    server.script(ACS_PATH, block_group_responder(BG_TABLES))
+    destination = tmp_path / "bg.json"
+
+    record = fetch_block_groups(server, destination)
+
+    # The county list, then each county in code order, chunk by chunk.
+    sent = [{k: v for k, v in query.items() if k != "key"} for _, query in server.requests]
+    assert sent == [
+        {"get": ["NAME"], "for": ["county:*"], "in": ["state:09"]},
+        *(
+            {"get": [get], "for": ["block group:*"], "in": [f"state:09 county:{county}"]}
+            for county in ("110", "120")
+            for get in BG_CHUNK_GETS
+        ),
+    ]
+    assert [query["key"] for _, query in server.requests] == [[SENTINEL_KEY]] * 5
+    text = destination.read_text(encoding="utf-8")
+    assert text.startswith('[["NAME","B01001_001E",')
+    assert len(text.splitlines()) == 1 + 3 + 2  # one row per line, as the API sends it
+    written = json.loads(text)
+    assert written[0] == ["NAME", *BG_VARIABLES, *BG_GEO_COLUMNS]
+    # Counties in code order, each county's rows in the API's order.
+    assert written == [*BG_TABLES["110"], *BG_TABLES["120"][1:]]
+    assert written[1][0] == (
+        "Block Group 1; Census Tract 4001.01; Capitol Planning Region; Connecticut"
+    )
+    assert [row[-2:] for row in written[4:]] == [["010100", "3"], ["010100", "1"]]
+    validate_census_api_json(destination.read_bytes())
+    assert [parse_qs(urlsplit(url).query) for url in record.urls] == sent
+    assert record.url == record.urls[0]
+    assert record.attempts == 5
+    assert record.sha256 == sha256_file(destination)
+    assert record.etag is None
+    assert [r["url"] for r in record.responses] == list(record.urls)
+    assert SENTINEL_KEY not in json.dumps(record.to_dict())
+    assert listing(tmp_path) == ["bg.json"]
+
+
+def test_fetch_block_groups_writes_nothing_if_a_county_fails(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    answer = block_group_responder(BG_TABLES)
+
+    def respond(query: Query) -> Reply:
+        """County 110 succeeds; county 120's requests keep failing."""
+        return Reply(503) if query["in"] == ["state:09 county:120"] else answer(query)
+
+    server.script(ACS_PATH, respond)
+    destination = tmp_path / "bg.json"
+    destination.write_bytes(b"old table")
+    with pytest.raises(DownloadError) as excinfo:
+        fetch_block_groups(server, destination)
+    assert str(excinfo.value).startswith(
+        "block groups of county 09120 (Greater Bridgeport Planning Region, Connecticut): GET "
+    )
+    assert "in=state%3A09+county%3A120" in str(excinfo.value)
+    assert "failed after 2 attempts; last problem: HTTP 503" in str(excinfo.value)
+    assert server.count(ACS_PATH) == 1 + 2 + 2  # the list, county 110's chunks, 2 attempts
+    assert destination.read_bytes() == b"old table"
+    assert listing(tmp_path) == ["bg.json"]
+
+
+@pytest.mark.parametrize(
+    ("tables", "problem"),
+    [
+        ({"110": BG_TABLES["110"]}, "empty body"),  # the API's HTTP 204: no match
+        ({**BG_TABLES, "120": BG_TABLES["120"][:1]}, "a header but no data rows"),
+    ],
+    ids=["no-content", "header-only"],
+)
+def test_fetch_block_groups_rejects_a_county_without_block_groups(
+    server: ScriptedServer, tmp_path: Path, tables: dict[str, list[list[str]]], problem: str
+) -> None:
+    server.script(ACS_PATH, block_group_responder(tables))
+    with pytest.raises(DownloadError, match=rf"^block groups of county 09120 .*{problem}"):
+        fetch_block_groups(server, tmp_path / "bg.json")
+    assert listing(tmp_path) == []
+
+
+def test_fetch_block_groups_rejects_chunks_covering_different_block_groups(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    full = block_group_responder(BG_TABLES)
+    short = block_group_responder({"120": BG_TABLES["120"][:-1]})
+
+    def respond(query: Query) -> Reply:
+        """County 120's second chunk lacks its last block group."""
+        second = query["get"] == [BG_CHUNK_GETS[1]] and query["in"] == ["state:09 county:120"]
+        return (short if second else full)(query)
+
+    server.script(ACS_PATH, respond)
+    with pytest.raises(DownloadError, match=r"^block groups of county 09120 .*different units"):
+        fetch_block_groups(server, tmp_path / "bg.json")
+    assert listing(tmp_path) == []
+
+
+def test_fetch_block_groups_rejects_a_block_group_in_two_counties(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    stray = BG_TABLES["110"][1]
+    server.script(ACS_PATH, block_group_responder({**BG_TABLES, "120": [*BG_TABLES["120"], stray]}))
+    with pytest.raises(DownloadError) as excinfo:
+        fetch_block_groups(server, tmp_path / "bg.json")
+    assert str(excinfo.value) == (
+        "block groups of county 09120 (Greater Bridgeport Planning Region, Connecticut): "
+        "geography ('09', '110', '400101', '1') was also returned for block groups of county "
+        "09110 (Capitol Planning Region, Connecticut)"
+    )
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("counties", "message"),
+    [
+        ([["NAME", "state", "county"], ["Kent County, Rhode Island", "44", "003"]], "'44'"),
+        ([["NAME", "state", "county"], ["Capitol Planning Region", "09", "11"]], "'11'"),
+        ([["NAME", "state"], ["Connecticut", "09"]], "geography columns"),
+    ],
+    ids=["other-state", "short-code", "no-county-column"],
+)
+def test_fetch_block_groups_rejects_a_bad_county_list(
+    server: ScriptedServer, tmp_path: Path, counties: list[list[str]], message: str
+) -> None:
+    server.script(ACS_PATH, block_group_responder(BG_TABLES, counties))
+    with pytest.raises(DownloadError, match=message):
+        fetch_block_groups(server, tmp_path / "bg.json")
+    assert server.count(ACS_PATH) == 1  # no block group was requested
     assert listing(tmp_path) == []
 
 
@@ -747,7 +1001,7 @@ def test_write_record_and_sha256_file(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The Census 2020-to-2010 tract relationship file
+# The Census 2020-to-2010 relationship files (tracts and block groups)
 # --------------------------------------------------------------------------------------------
 
 #: SYNTHETIC rows (not Census figures) in the published layout of tab20_tract20_tract10:
@@ -775,46 +1029,94 @@ SYNTHETIC_RELATIONSHIPS = (
 ).encode("utf-8")
 
 
-def test_tract_relationship_url() -> None:
-    # The published address (Census rel2020 tract files), from the vintage table.
-    assert download.tract_relationship_url() == (
-        "https://www2.census.gov/geo/docs/maps-data/data/rel2020/tract/"
-        "tab20_tract20_tract10_natl.txt"
+def synthetic_relationships(unit: UnitLevel) -> bytes:
+    """SYNTHETIC_RELATIONSHIPS as ``unit``'s file. The block-group file has the tract file's
+    layout with BLKGRP in place of TRACT; its units here are block group 1 of each tract."""
+    if unit == TRACT:
+        return SYNTHETIC_RELATIONSHIPS
+    text = SYNTHETIC_RELATIONSHIPS.decode().replace("TRACT", "BLKGRP")
+    return re.sub(r"\|(09\d{9})\|Census Tract [\d.]+\|", r"|\g<1>1|Block Group 1|", text).encode()
+
+
+@pytest.mark.parametrize(
+    ("unit", "path"),
+    [
+        (TRACT, "rel2020/tract/tab20_tract20_tract10_natl.txt"),
+        (BLOCK_GROUP, "rel2020/blkgrp/tab20_blkgrp20_blkgrp10_natl.txt"),
+    ],
+    ids=["tract", "block_group"],
+)
+def test_relationship_url(unit: UnitLevel, path: str) -> None:
+    # The published addresses (Census rel2020 files), from the vintage table.
+    assert download.relationship_url(2010, 2020, unit) == (
+        f"https://www2.census.gov/geo/docs/maps-data/data/{path}"
     )
-    assert download.tract_relationship_url(base_url="http://127.0.0.1:1/rel/") == (
-        "http://127.0.0.1:1/rel/rel2020/tract/tab20_tract20_tract10_natl.txt"
+    assert download.relationship_url(2010, 2020, unit, base_url="http://127.0.0.1:1/rel/") == (
+        f"http://127.0.0.1:1/rel/{path}"
     )
 
 
-def test_fetch_tract_relationships_writes_the_file_unchanged_and_harmonise_reads_it(
-    server: ScriptedServer, tmp_path: Path
+@pytest.mark.parametrize("unit", [TRACT, BLOCK_GROUP], ids=["tract", "block_group"])
+def test_fetch_relationships_writes_the_file_unchanged_and_harmonise_reads_it(
+    server: ScriptedServer, tmp_path: Path, unit: UnitLevel
 ) -> None:
-    from housing_segregation.harmonise import read_tract_relationships
+    from housing_segregation.harmonise import read_relationships
 
-    path = "/rel2020/tract/tab20_tract20_tract10_natl.txt"
-    server.script(path, Reply(503), Reply(200, SYNTHETIC_RELATIONSHIPS))
-    url = download.tract_relationship_url(base_url=server.url("/"))
-    destination = tmp_path / "census-rel2020" / "tab20_tract20_tract10_natl.txt"
+    body = synthetic_relationships(unit)
+    url = download.relationship_url(2010, 2020, unit, base_url=server.url("/"))
+    server.script(urlsplit(url).path, Reply(503), Reply(200, body))
+    destination = tmp_path / "census-rel2020" / "rel.txt"
     record = fetch(
         url,
         destination,
-        validate=download.validate_tract_relationships,
+        validate=download.relationship_validator(unit),
         backoff_seconds=0,
         sleep=no_sleep,
     )
-    assert destination.read_bytes() == SYNTHETIC_RELATIONSHIPS
+    assert destination.read_bytes() == body
     assert record.url == url and record.attempts == 2
-    assert record.sha256 == hashlib.sha256(SYNTHETIC_RELATIONSHIPS).hexdigest()
+    assert record.sha256 == hashlib.sha256(body).hexdigest()
     write_record(record, tmp_path / "record.json")
-    assert json.loads((tmp_path / "record.json").read_text())["bytes"] == len(
-        SYNTHETIC_RELATIONSHIPS
+    assert json.loads((tmp_path / "record.json").read_text())["bytes"] == len(body)
+    weights = read_relationships(destination, state="09", unit=unit)
+    old, split, new, same = (
+        f"{geoid}{'' if unit == TRACT else '1'}"
+        for geoid in ("09001010100", "09001010101", "09001010102", "09001010200")
     )
-    weights = read_tract_relationships(destination, state="09")
     assert weights.to_dict("records") == [
-        {"source_geoid": "09001010100", "target_geoid": "09001010101", "weight": 0.6},
-        {"source_geoid": "09001010100", "target_geoid": "09001010102", "weight": 0.4},
-        {"source_geoid": "09001010200", "target_geoid": "09001010200", "weight": 1.0},
+        {"source_geoid": old, "target_geoid": split, "weight": 0.6},
+        {"source_geoid": old, "target_geoid": new, "weight": 0.4},
+        {"source_geoid": same, "target_geoid": same, "weight": 1.0},
     ]
+
+
+def test_relationship_columns_per_unit_level() -> None:
+    assert download.relationship_columns(TRACT) == (
+        "GEOID_TRACT_20",
+        "GEOID_TRACT_10",
+        "AREALAND_TRACT_10",
+        "AREAWATER_TRACT_10",
+        "AREALAND_PART",
+        "AREAWATER_PART",
+    )
+    assert download.relationship_columns(BLOCK_GROUP) == (
+        "GEOID_BLKGRP_20",
+        "GEOID_BLKGRP_10",
+        "AREALAND_BLKGRP_10",
+        "AREAWATER_BLKGRP_10",
+        "AREALAND_PART",
+        "AREAWATER_PART",
+    )
+
+
+def test_relationship_validator_per_unit_level() -> None:
+    tracts, block_groups = (synthetic_relationships(unit) for unit in (TRACT, BLOCK_GROUP))
+    download.relationship_validator(TRACT)(tracts)
+    download.relationship_validator(BLOCK_GROUP)(block_groups)
+    with pytest.raises(ValueError, match=r"lacks column.*GEOID_BLKGRP_20"):
+        download.relationship_validator(BLOCK_GROUP)(tracts)
+    with pytest.raises(ValueError, match=r"lacks column.*GEOID_TRACT_20"):
+        download.relationship_validator(TRACT)(block_groups)
 
 
 @pytest.mark.parametrize(
@@ -832,5 +1134,5 @@ def test_a_bad_relationship_file_is_not_written(
 ) -> None:
     url = server.script("/rel.txt", Reply(200, body))
     with pytest.raises(DownloadError, match=message):
-        fetch(url, tmp_path / "rel.txt", validate=download.validate_tract_relationships)
+        fetch(url, tmp_path / "rel.txt", validate=download.relationship_validator(TRACT))
     assert listing(tmp_path) == []

@@ -22,10 +22,11 @@ from shapely.geometry import box
 
 from housing_segregation.geography import (
     assign_towns,
-    attach_tract_geometry,
+    attach_unit_geometry,
     read_boundaries,
     read_tract_crosswalk,
 )
+from housing_segregation.units import BLOCK_GROUP
 
 CRS = "EPSG:5070"
 OLD = ["09001000100", "09001000200", "09001000300"]  # boundary-file GEOIDs
@@ -237,13 +238,13 @@ def test_crosswalk_missing_file_is_named(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# attach_tract_geometry
+# attach_unit_geometry
 # --------------------------------------------------------------------------------------------
 
 
 def test_attach_translates_boundary_geoids_through_the_crosswalk():
     acs = acs_frame([(NEW[2], 300), (NEW[0], 100), (NEW[1], 200)])
-    joined = attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
+    joined = attach_unit_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
     assert isinstance(joined, gpd.GeoDataFrame)
     assert joined.crs.to_epsg() == 5070
     by_geoid = joined.set_index("geoid")
@@ -253,9 +254,29 @@ def test_attach_translates_boundary_geoids_through_the_crosswalk():
     assert by_geoid.loc[NEW, "total"].tolist() == pytest.approx([100, 200, 300])
 
 
+def test_attach_translates_block_groups_through_their_tracts_crosswalk_row():
+    # SYNTHETIC block groups: tract 1's square is block groups 1 and 2; tract 2's, block group 1.
+    old = [OLD[0] + "1", OLD[0] + "2", OLD[1] + "1"]
+    shapes = tract_frame(old).rename(columns={"TRACTCE": "BLKGRPCE"})
+    acs = acs_frame([(NEW[0] + "1", 100), (NEW[0] + "2", 50), (NEW[1] + "1", 200)])
+    joined = attach_unit_geometry(acs, shapes, crosswalk=crosswalk_frame(), unit=BLOCK_GROUP)
+    by_geoid = joined.set_index("geoid")
+    assert (
+        by_geoid.loc[[NEW[0] + "1", NEW[0] + "2", NEW[1] + "1"], "boundary_geoid"].tolist() == old
+    )
+    assert joined["total"].sum() == 350
+
+
+def test_attach_names_a_block_group_whose_tract_is_not_in_the_crosswalk():
+    shapes = tract_frame([OLD[0] + "1", "090010009001"])
+    acs = acs_frame([(NEW[0] + "1", 100)])
+    with pytest.raises(ValueError, match=r"1 boundary block group.* e\.g\. 090010009001"):
+        attach_unit_geometry(acs, shapes, crosswalk=crosswalk_frame(), unit=BLOCK_GROUP)
+
+
 def test_attach_without_crosswalk_matches_geoids_directly():
     acs = acs_frame([(OLD[0], 100), (OLD[1], 200), (OLD[2], 300)])
-    joined = attach_tract_geometry(acs, tract_frame())
+    joined = attach_unit_geometry(acs, tract_frame())
     assert (joined["geoid"] == joined["boundary_geoid"]).all()
     assert sorted(joined["geoid"]) == OLD
 
@@ -263,14 +284,14 @@ def test_attach_without_crosswalk_matches_geoids_directly():
 def test_attach_rejects_a_populated_tract_without_polygon():
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200), (NEW[2], 300), ("09120000400", 15)])
     with pytest.raises(ValueError, match=r"1 populated ACS tract\(s\) have no .*09120000400"):
-        attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame(), source="t.geojson")
+        attach_unit_geometry(acs, tract_frame(), crosswalk=crosswalk_frame(), source="t.geojson")
 
 
 def test_attach_drops_unpopulated_tracts_without_polygon(caplog):
     # A water tract: in the ACS with population 0, absent from the 1:500k boundary file.
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200), (NEW[2], 300), ("09120990000", 0)])
     with caplog.at_level(logging.INFO, logger="housing_segregation.geography"):
-        joined = attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
+        joined = attach_unit_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
     assert sorted(joined["geoid"]) == NEW
     assert any(
         "dropped 1 unpopulated" in r.getMessage() and "09120990000" in r.getMessage()
@@ -282,14 +303,14 @@ def test_attach_rejects_boundary_tracts_missing_from_the_crosswalk():
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200), (NEW[2], 300)])
     partial = crosswalk_frame(PAIRS[:2])
     with pytest.raises(ValueError, match=rf"1 boundary tract\(s\) are not in .*{OLD[2]}"):
-        attach_tract_geometry(acs, tract_frame(), crosswalk=partial)
+        attach_unit_geometry(acs, tract_frame(), crosswalk=partial)
 
 
 def test_attach_rejects_polygons_without_acs_tract():
     # A polygon with no ACS row means a truncated ACS file (or one of another state).
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200)])
     with pytest.raises(ValueError, match=f"1 tract polygon.*{NEW[2]}"):
-        attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
+        attach_unit_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,7 +320,7 @@ def test_attach_rejects_polygons_without_acs_tract():
 
 def joined_tracts() -> gpd.GeoDataFrame:
     acs = acs_frame([(NEW[0], 100), (NEW[1], 200), (NEW[2], 300)])
-    return attach_tract_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
+    return attach_unit_geometry(acs, tract_frame(), crosswalk=crosswalk_frame())
 
 
 @pytest.mark.parametrize(

@@ -19,14 +19,15 @@ from tobler.area_weighted import area_interpolate
 
 from housing_segregation.harmonise import (
     check_weights,
-    harmonise_tracts,
+    harmonise_units,
     harmonised_tract_table,
     interpolate_counts,
     overlay_weights,
-    read_tract_relationships,
+    read_relationships,
     relationship_weights,
     timeseries_table,
 )
+from housing_segregation.units import BLOCK_GROUP
 
 HEADER = (
     "OID_TRACT_20|GEOID_TRACT_20|NAMELSAD_TRACT_20|AREALAND_TRACT_20|AREAWATER_TRACT_20|"
@@ -66,7 +67,7 @@ def test_relationship_shares_are_of_land_area(tmp_path):
             row("44001000100", "44001000100", 10, 0, 10, 0),
         ],
     )
-    weights = read_tract_relationships(path, state="09")
+    weights = read_relationships(path, state="09")
     assert weights.to_dict("records") == [
         {"source_geoid": "09001000100", "target_geoid": "09001000101", "weight": 0.75},
         {"source_geoid": "09001000100", "target_geoid": "09001000102", "weight": 0.25},
@@ -80,13 +81,28 @@ def test_relationship_shares_are_of_land_area(tmp_path):
 def test_a_bad_relationship_file_is_named(tmp_path):
     path = relationship_file(tmp_path, [row("09001000100", "09001000100", "n/a", 0, 5, 0)])
     with pytest.raises(ValueError, match=r"st09.txt line 2: AREALAND_TRACT_10 'n/a' is not"):
-        read_tract_relationships(path, state="09")
+        read_relationships(path, state="09")
     other = tmp_path / "other.txt"
     other.write_text("GEOID|X\n1|2\n")
     with pytest.raises(ValueError, match="not a 2020-to-2010 tract relationship file"):
-        read_tract_relationships(other, state="09")
+        read_relationships(other, state="09")
     with pytest.raises(ValueError, match="no 2010 tract of state 44"):
-        read_tract_relationships(path, state="44")
+        read_relationships(path, state="44")
+
+
+def test_block_group_relationship_shares(tmp_path):
+    # SYNTHETIC rows in the tract file's layout with BLKGRP for TRACT (tab20_blkgrp20_blkgrp10):
+    # 2010 block group A (land 400 m²) splits 300/100 into 2020 block groups X and Y.
+    path = tmp_path / "tab20_blkgrp20_blkgrp10_st09.txt"
+    lines = [HEADER.replace("TRACT", "BLKGRP"),
+             row("090010001011", "090010001001", 400, 0, 300, 0),
+             row("090010001012", "090010001001", 400, 0, 100, 0)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    weights = read_relationships(path, state="09", unit=BLOCK_GROUP)
+    assert weights["weight"].tolist() == [0.75, 0.25]
+    assert weights["target_geoid"].tolist() == ["090010001011", "090010001012"]
+    with pytest.raises(ValueError, match=r"not a 2020-to-2010 tract relationship file; no col"):
+        read_relationships(path, state="09")
 
 
 def test_counts_and_moes_move_in_shares():
@@ -281,19 +297,19 @@ def test_harmonise_uses_the_relationship_file_when_given_and_says_so(tmp_path, c
         ],
     )
     with caplog.at_level("INFO", logger="housing_segregation.harmonise"):
-        by_file = harmonise_tracts(source, target, state="09", relationships=path)
-        by_overlay = harmonise_tracts(source, target, state="09")
+        by_file = harmonise_units(source, target, state="09", relationships=path)
+        by_overlay = harmonise_units(source, target, state="09")
     # File: A's 400 people split 300/100; overlay (equal halves of A's area): 200/200.
     assert by_file["total"].tolist() == [300, 100, 100]
     assert by_overlay["total"].tolist() == [200, 200, 100]
     assert by_file["geoid"].tolist() == target["geoid"].tolist()
     messages = [record.getMessage() for record in caplog.records]
     assert any("tab20_tract20_tract10_st09.txt (land-area shares)" in m for m in messages)
-    assert any("boundary overlay of the two tract layers" in m for m in messages)
+    assert any("boundary overlay of the two years' unit layers" in m for m in messages)
 
 
 def test_a_source_tract_the_file_does_not_place_is_named(tmp_path):
     source, target = planning_region_tables()
     path = relationship_file(tmp_path, [row("09001000200", "09001000200", 500, 0, 500, 0)])
     with pytest.raises(ValueError, match=r"no shares for 1 tract\(s\), e.g. 09001000100"):
-        harmonise_tracts(source, target, state="09", relationships=path)
+        harmonise_units(source, target, state="09", relationships=path)

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from hud_fixtures import FIXTURES as HUD_FIXTURES
 from hud_fixtures import workbook_bytes, zip_bytes
+from shapely.geometry import box
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX_COLUMNS = [
@@ -116,7 +117,7 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "dry")
     result = snakemake(workdir, "--dry-run", "--config", "years=[2019,2023]")
     assert result.returncode == 0, result.stderr
-    for rule in ("download_acs", "download_boundaries", "download_crosswalk", "normalise_tracts"):
+    for rule in ("download_acs", "download_boundaries", "download_crosswalk", "normalise_units"):
         assert rule in result.stdout
     # 2 ACS tables, 2019 tracts, 2020 tracts and 2020 towns, one crosswalk (2023 only).
     assert "resources/census-api/acs5_2019_tract_state09.json" in result.stdout
@@ -132,7 +133,7 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     # other states' inputs to fetch as well.
     assert set(planned) == {
         "download", "download_acs", "download_boundaries", "download_crosswalk",
-        "download_cbsa_delineation", "download_state_source", "download_tract_relationships",
+        "download_cbsa_delineation", "download_state_source", "download_relationships",
         "list_cross_state_cbsas",
     }  # fmt: skip
     assert "resources/census-api/acs5_2019_tract_state09.json" in fetch_only.stdout
@@ -144,8 +145,17 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     assert relationships in harmonise_inputs(workdir, "--config", "years=[2019,2023]")
 
 
+def link_mirror(source: Path, mirror: Path) -> None:
+    """A mirror of ``source`` made of symbolic links, to add files to."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            link = mirror / path.relative_to(source)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
+
+
 def harmonise_inputs(workdir: Path, *args: str) -> str:
-    """The input line of the dry run's harmonise_tracts job for Connecticut 2019. Its jobs
+    """The input line of the dry run's harmonise_units job for Connecticut 2019. Its jobs
     follow a checkpoint, so a plain dry run leaves them out: the job's output is asked for
     by name, in the version the first dry run names (asked again should the version have
     moved in between, as it does while the code is being edited)."""
@@ -156,7 +166,7 @@ def harmonise_inputs(workdir: Path, *args: str) -> str:
         target = f"results/{version}/data/harmonised/tracts_09_2019.parquet"
         planned = snakemake(workdir, "--dry-run", target, *args)
         if planned.returncode == 0:
-            job = planned.stdout.split("rule harmonise_tracts:")[1]
+            job = planned.stdout.split("rule harmonise_units:")[1]
             return job.split("output:")[0]
     raise AssertionError(planned.stdout + planned.stderr)
 
@@ -166,11 +176,7 @@ def test_a_mirror_lends_its_relationship_file_to_the_time_series(tmp_path_factor
     ../shared/data) overlays the two years' boundaries, as before."""
     relationships = "census-rel2020/tab20_tract20_tract10_natl.txt"
     with_file = tmp_path_factory.mktemp("mirror-with-relationships")
-    for path in shared_data.rglob("*"):
-        if path.is_file():
-            link = with_file / path.relative_to(shared_data)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(path)
+    link_mirror(shared_data, with_file)
     (with_file / relationships).parent.mkdir()
     (with_file / relationships).write_bytes(SYNTHETIC_TRACT_RELATIONSHIPS)
     workdir = new_workdir(tmp_path_factory, "mirror-relationships")
@@ -980,3 +986,68 @@ def test_report_and_captions_cover_every_figure(mirror_run, shared_data, tmp_pat
     assert '"caption": ""' not in html
     assert html.count("American Community Survey") >= len(figures)
     assert "docs/methods.md" in html
+
+
+def synthetic_block_group_mirror(shared_data: Path, mirror: Path) -> None:
+    """A mirror of ../shared/data plus SYNTHETIC block groups for Connecticut 2023, which
+    ../shared/data does not hold: each real tract's polygon cut in two at its centroid's
+    longitude (block groups 1 and 2), each half given the tract's whole published row
+    (counts and MOEs), in the API's and the cartographic files' real layouts."""
+    link_mirror(shared_data, mirror)
+    tract_table = shared_data / "census-api/acs5_2023_tract_state09.json"
+    header, *rows = json.loads(tract_table.read_text())
+    table = [[*header, "block group"]]
+    for row in rows:
+        for block_group in ("1", "2"):
+            table.append([f"Block Group {block_group}; {row[0]}", *row[1:], block_group])
+    (mirror / "census-api/acs5_2023_block_group_state09.json").write_text(json.dumps(table))
+    tracts = gpd.read_file(shared_data / "boundaries/cb_2020_09_tract_500k.geojson")
+    halves = []
+    for tract in tracts.itertuples():
+        west, south, east, north = tract.geometry.bounds
+        middle = tract.geometry.centroid.x
+        for block_group, (left, right) in (("1", (west, middle)), ("2", (middle, east))):
+            halves.append({
+                "GEOID": tract.GEOID + block_group, "STATEFP": tract.STATEFP,
+                "COUNTYFP": tract.COUNTYFP, "TRACTCE": tract.TRACTCE, "BLKGRPCE": block_group,
+                "geometry": tract.geometry.intersection(box(left, south, right, north)),
+            })  # fmt: skip
+    gpd.GeoDataFrame(halves, crs=tracts.crs).to_file(
+        mirror / "boundaries/cb_2020_09_bg_500k.geojson", driver="GeoJSON"
+    )
+
+
+@pytest.mark.e2e
+def test_block_groups_end_to_end(tmp_path_factory, shared_data, mirror_run):
+    """`unit_level: block_group` from the raw layout to indices.csv. Each SYNTHETIC block
+    group carries its whole tract's counts, so every index that is a sum of shares over units
+    (D, Gini, isolation, interaction) keeps its tract value: doubling every unit doubles each
+    group's total and halves every share, term by term. Units and population double."""
+    mirror = tmp_path_factory.mktemp("block-group-mirror")
+    synthetic_block_group_mirror(shared_data, mirror)
+    workdir = new_workdir(tmp_path_factory, "block-groups")
+    result = snakemake(
+        workdir, "--cores", "2", "collect_indices", "--config", f"mirror={mirror}",
+        "years=[2023]", "unit_level=block_group", "uncertainty={draws: 20}",
+        "inference={bias_correction_draws: 10, permutations: 19}", NO_SCENARIOS,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-5000:]
+    [version] = (workdir / "results").glob("acs2023_*")
+    units = gpd.read_parquet(version / "data" / "block_groups_09_2023.parquet")
+    assert units["geoid"].str.len().eq(12).all()
+    assert (units["tract_geoid"] == units["geoid"].str[:11]).all()
+    assert set(units["geography_level"]) == {"block_group"}
+
+    def state_rows(path: Path) -> pd.DataFrame:
+        table = pd.read_csv(path, dtype={"geography_id": str})
+        rows = table[(table["year"] == 2023) & (table["geography_level"] == "state")]
+        rows = rows[rows["index"].isin(["dissimilarity", "gini", "isolation", "interaction"])]
+        return rows.set_index(["index", "group", "reference_group"]).sort_index()
+
+    block_groups = state_rows(version / "tables" / "indices.csv")
+    tracts = state_rows(mirror_run / "results" / "latest" / "tables" / "indices.csv")
+    assert set(block_groups["unit_level"]) == {"block_group"}
+    assert len(block_groups) == len(tracts) > 20
+    assert np.allclose(block_groups["value"], tracts["value"], rtol=0, atol=1e-9)
+    assert (block_groups["n_units"] == 2 * tracts["n_units"]).all()
+    assert np.allclose(block_groups["population"], 2 * tracts["population"])

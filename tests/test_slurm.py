@@ -54,7 +54,7 @@ def test_connecticut_on_slurm_matches_a_local_run(cluster, tmp_path_factory, sha
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     # The jobs ran as SLURM jobs (the plugin keeps each job's log under its rule).
     logs = on_cluster / ".snakemake" / "slurm_logs"
-    for rule in ("normalise_tracts", "compute_indices", "scenario", "factsheet_pdf"):
+    for rule in ("normalise_units", "compute_indices", "scenario", "factsheet_pdf"):
         assert list((logs / f"rule_{rule}").rglob("*.log")), rule
 
     version = version_dir(local)

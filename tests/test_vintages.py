@@ -98,12 +98,20 @@ def test_boundary_layouts():
         boundary_layout(2013)
 
 
-def test_the_relationship_file_entry():
-    entry = vintages.tract_relationships(2010, 2020)
+def test_the_relationship_file_entries():
+    entry = vintages.relationship_file(2010, 2020)
     assert entry.path == "census-rel2020/tab20_tract20_tract10_natl.txt"
     assert entry.url_path == "rel2020/tract/tab20_tract20_tract10_natl.txt"
+    block_groups = vintages.relationship_file(2010, 2020, "block_group")
+    assert block_groups.url_path == "rel2020/blkgrp/tab20_blkgrp20_blkgrp10_natl.txt"
     with pytest.raises(ValueError, match="no tract relationship file from 2000 to 2010"):
-        vintages.tract_relationships(2000, 2010)
+        vintages.relationship_file(2000, 2010)
+
+
+@pytest.mark.parametrize("year", range(2010, 2025))
+def test_block_group_tables_start_with_the_2013_release(year):
+    assert vintage(year).tables_for("block_group") == (TABLES if year >= 2013 else frozenset())
+    assert vintage(year).tables_for("tract") == TABLES
 
 
 def write_table(tmp_path, years):

@@ -68,7 +68,7 @@ def test_other_states_are_downloaded_for_a_cross_state_cbsa(listed):
     jobs = planned_jobs(result.stdout)
     # Massachusetts' inputs are fetched and its tracts normalised, for Worcester alone.
     assert any(path.endswith("acs5_2023_tract_state25.json") for path in jobs["download_acs"])
-    assert sorted(Path(p).name for p in jobs["normalise_tracts"]) == [
+    assert sorted(Path(p).name for p in jobs["normalise_units"]) == [
         "tracts_09_2023.parquet",
         "tracts_25_2023.parquet",
     ]

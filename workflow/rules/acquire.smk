@@ -11,7 +11,7 @@ localrules:
     download_acs,
     download_boundaries,
     download_crosswalk,
-    download_tract_relationships,
+    download_relationships,
     download_cbsa_delineation,
     download_state_source,
     download_hud_psh,
@@ -29,10 +29,14 @@ rule download:
 
 rule download_acs:
     output:
-        table=f"{RAW}/{paths.acs_layout('{year}', '{state}')}",
-        record=str(paths.download_record_path(paths.acs_layout("{year}", "{state}"))),
+        table=f"{RAW}/{paths.acs_layout('{year}', '{state}', '{unit_level}')}",
+        record=str(
+            paths.download_record_path(
+                paths.acs_layout("{year}", "{state}", "{unit_level}")
+            )
+        ),
     log:
-        "logs/download/acs5_{year}_tract_state{state}.log",
+        "logs/download/acs5_{year}_{unit_level}_state{state}.log",
     conda:
         "../envs/pipeline.yaml"
     params:
@@ -71,20 +75,25 @@ rule download_crosswalk:
         "../scripts/download_crosswalk.py"
 
 
-# The Census 2020-to-2010 tract relationship file (national), kept as published: the shares
-# that carry 2010-tract counts onto 2020 tracts for the time series.
-rule download_tract_relationships:
+# The Census 2020-to-2010 relationship file (national) of the run's units, kept as
+# published: the shares that carry 2010-tract (or block-group) counts onto 2020 ones for
+# the time series.
+rule download_relationships:
     output:
-        table=f"{RAW}/{vintages.tract_relationships(2010, 2020).path}",
+        table=f"{RAW}/{vintages.relationship_file(2010, 2020, UNIT.name).path}",
         record=str(
-            paths.download_record_path(vintages.tract_relationships(2010, 2020).path)
+            paths.download_record_path(
+                vintages.relationship_file(2010, 2020, UNIT.name).path
+            )
         ),
     log:
-        "logs/download/tract_relationships_2020_2010.log",
+        f"logs/download/{UNIT.name}_relationships_2020_2010.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        unit_level=UNIT.name,
     script:
-        "../scripts/download_tract_relationships.py"
+        "../scripts/download_relationships.py"
 
 
 rule download_cbsa_delineation:

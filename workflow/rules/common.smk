@@ -13,6 +13,7 @@ from snakemake.logging import logger
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from housing_segregation import hud, paths, vintages
+from housing_segregation.units import TRACT, UNIT_LEVELS, unit_level
 from housing_segregation.acs import api_variables
 from housing_segregation.captions import (
     figure_files,
@@ -67,6 +68,11 @@ MIRROR = config["mirror"]
 VERSION = results_version(config, code_fingerprint(WORKFLOW_ROOT))
 RESULTS = f"results/{VERSION}"
 RAW = str(paths.RAW_CACHE)
+# The units the indices are measured over; tract tables are made in every run (R/ECAPs,
+# subsidized housing and scenarios use them).
+UNIT = unit_level(config["unit_level"])
+UNITS_BY_STEM = {level.table_stem: level for level in UNIT_LEVELS.values()}
+UNIT_TABLE_STEMS = "|".join(UNITS_BY_STEM)
 
 
 wildcard_constraints:
@@ -74,7 +80,8 @@ wildcard_constraints:
     vintage=r"\d{4}",
     state=r"\d{2}",
     cbsa=r"\d{5}",
-    layer="tract|cousub",
+    layer="|".join([*(level.boundary_layer for level in UNIT_LEVELS.values()), "cousub"]),
+    unit_level="|".join(UNIT_LEVELS),
     scenario=r"[a-z][a-z0-9_]*",
     sweep=r"[a-z][a-z0-9_]*",
     variant=r"(harmonised/)?",
@@ -108,8 +115,8 @@ def raw_input(layout_candidates):
     return f"{RAW}/{layout_candidates[0]}"
 
 
-def acs_file(state, year):
-    return raw_input([paths.acs_layout(year, state)])
+def acs_file(state, year, unit=TRACT):
+    return raw_input([paths.acs_layout(year, state, unit)])
 
 
 def boundary_file(state, year, layer):
@@ -123,17 +130,18 @@ def boundary_file(state, year, layer):
 
 
 def crosswalk_spec(wildcards):
-    return tract_crosswalk_for(config, wildcards.state, int(wildcards.year))
+    layer = UNITS_BY_STEM[wildcards.units].boundary_layer
+    return tract_crosswalk_for(config, wildcards.state, int(wildcards.year), layer)
 
 
-def tract_inputs(state, year):
-    """Raw inputs of the normalisation of one state-year."""
+def unit_inputs(state, year, unit=UNIT):
+    """Raw inputs of the table of one state-year's ``unit``s (tracts or block groups)."""
     inputs = {
-        "acs": acs_file(state, year),
-        "tract_boundaries": boundary_file(state, year, "tract"),
+        "acs": acs_file(state, year, unit),
+        "unit_boundaries": boundary_file(state, year, unit.boundary_layer),
         "town_boundaries": boundary_file(state, year, "cousub"),
     }
-    spec = tract_crosswalk_for(config, state, int(year))
+    spec = tract_crosswalk_for(config, state, int(year), unit.boundary_layer)
     if spec:
         inputs["crosswalk"] = raw_input([spec["path"]])
     inputs["cbsa_delineation"] = raw_input(
@@ -146,7 +154,17 @@ def tract_inputs(state, year):
 
 
 def normalise_inputs(wildcards):
-    return tract_inputs(wildcards.state, wildcards.year)
+    return unit_inputs(wildcards.state, wildcards.year, UNITS_BY_STEM[wildcards.units])
+
+
+def unit_of_table(wildcards):
+    return UNITS_BY_STEM[wildcards.units].name
+
+
+def unit_table(variant, state, year):
+    """The table of the units the indices are measured over (``variant`` "harmonised/" for
+    an older year's counts on the latest year's units)."""
+    return f"{RESULTS}/data/{variant}{UNIT.table_stem}_{state}_{year}.parquet"
 
 
 def subsidized_state_years():
@@ -290,23 +308,24 @@ def subsidized_inputs(state, year):
     return inputs
 
 
-def tract_relationship_file():
-    """The Census 2020-to-2010 tract relationship file, where the time series carries 2010
-    tracts onto 2020 tracts: downloaded into the raw cache, or read from the mirror if it
-    holds the file. None otherwise (a mirror without it): harmonise then overlays the two
-    years' boundaries instead, and provenance lists no relationship file."""
+def relationship_file():
+    """The Census 2020-to-2010 relationship file of the run's units, where the time series
+    carries 2010 tracts (or block groups) onto 2020 ones: downloaded into the raw cache, or
+    read from the mirror if it holds the file. None otherwise (a mirror without it):
+    harmonise then overlays the two years' boundaries instead, and provenance lists no
+    relationship file."""
     decades = {tract_decade(config, year) for year in config["years"]}
     if len(config["years"]) < 2 or decades != {2010, 2020}:
         return None
-    layout = vintages.tract_relationships(2010, 2020).path
+    layout = vintages.relationship_file(2010, 2020, UNIT.name).path
     if MIRROR:
         return str(Path(MIRROR) / layout) if (Path(MIRROR) / layout).is_file() else None
     return f"{RAW}/{layout}"
 
 
 def harmonise_relationships(wildcards):
-    """The relationship file as an input of harmonise_tracts, where the run has it."""
-    relationships = tract_relationship_file()
+    """The relationship file as an input of harmonise_units, where the run has it."""
+    relationships = relationship_file()
     return {"relationships": relationships} if relationships else {}
 
 
@@ -315,10 +334,11 @@ def raw_inputs_used():
     """Layout path -> local path of every raw input of the run."""
     used = {}
     for state, year in state_years():
-        for local_path in tract_inputs(state, year).values():
-            used[layout_path_of(local_path)] = local_path
-    if tract_relationship_file():
-        used[layout_path_of(tract_relationship_file())] = tract_relationship_file()
+        for unit in {TRACT, UNIT}:
+            for local_path in unit_inputs(state, year, unit).values():
+                used[layout_path_of(local_path)] = local_path
+    if relationship_file():
+        used[layout_path_of(relationship_file())] = relationship_file()
     for state, year in subsidized_state_years():
         for local_path in subsidized_inputs(state, year).values():
             used[layout_path_of(local_path)] = local_path
@@ -448,16 +468,16 @@ def cross_state_parts(variant, years):
 
 @cache
 def _in_mirror(state, year):
-    """Whether the mirror has every raw input of a state-year's tract table."""
+    """Whether the mirror has every raw input of a state-year's unit table."""
     try:
-        tract_inputs(state, year)
+        unit_inputs(state, year)
     except FileNotFoundError:
         return False
     return True
 
 
-def tract_table_at_hand(state, year, variant):
-    """Whether a cross-state CBSA job reads this state's tract table: a state of the run
+def unit_table_at_hand(state, year, variant):
+    """Whether a cross-state CBSA job reads this state's unit table: a state of the run
     always; another one with `cbsa_other_states`, downloaded as needed or, in mirror mode,
     if the mirror has its files (for harmonised tracts, the latest year's too)."""
     if state in config["states"]:
@@ -469,7 +489,7 @@ def tract_table_at_hand(state, year, variant):
 
 
 def other_state_inputs():
-    """Layout path -> local path of the raw inputs of the tract tables of states outside
+    """Layout path -> local path of the raw inputs of the unit tables of states outside
     `states` that the cross-state CBSA jobs read (none until the checkpoint's list exists).
     """
     listing_path = Path(CROSS_STATE_LISTING)
@@ -489,12 +509,12 @@ def other_state_inputs():
         for year in years:
             for spanned in cbsa_spans(listing, cbsa_vintage(variant, year)).values():
                 for state in spanned:
-                    if state in config["states"] or not tract_table_at_hand(
+                    if state in config["states"] or not unit_table_at_hand(
                         state, year, variant
                     ):
                         continue
                     for table_year in {year, latest} if variant else {year}:
-                        for local_path in tract_inputs(state, table_year).values():
+                        for local_path in unit_inputs(state, table_year).values():
                             used[layout_path_of(local_path)] = local_path
     return used
 
@@ -548,17 +568,17 @@ def cbsa_spanned(wildcards):
 
 
 def cbsa_states_used(wildcards):
-    """The states whose tracts the CBSA is measured from (all it spans, or it is partial)."""
+    """The states whose units the CBSA is measured from (all it spans, or it is partial)."""
     return [
         state
         for state in cbsa_spanned(wildcards)
-        if tract_table_at_hand(state, wildcards.year, wildcards.variant)
+        if unit_table_at_hand(state, wildcards.year, wildcards.variant)
     ]
 
 
-def cbsa_tract_tables(wildcards):
+def cbsa_unit_tables(wildcards):
     return [
-        f"{RESULTS}/data/{wildcards.variant}tracts_{state}_{wildcards.year}.parquet"
+        unit_table(wildcards.variant, state, wildcards.year)
         for state in cbsa_states_used(wildcards)
     ]
 
@@ -600,8 +620,8 @@ def recap_thresholds(wildcards):
 
 def acs_api_variables(wildcards):
     """The API variables, as a param so that changing the list downloads the tables again.
-    The year's release must publish every table (the vintage table says)."""
-    return api_variables(int(wildcards.year))
+    The year's release must publish every table for the units (the vintage table says)."""
+    return api_variables(int(wildcards.year), unit_level(wildcards.unit_level))
 
 
 def focal_groups(wildcards):
@@ -610,10 +630,6 @@ def focal_groups(wildcards):
 
 def reference_group(wildcards):
     return config["reference_group"]
-
-
-def unit_level(wildcards):
-    return config["unit_level"]
 
 
 def resolved_config(wildcards):
@@ -1050,8 +1066,8 @@ def timeseries_tables():
 
 
 def harmonise_target(wildcards):
-    """The latest year's tract table: the geography of the time series."""
-    return f"{RESULTS}/data/tracts_{wildcards.state}_{max(config['years'])}.parquet"
+    """The latest year's unit table: the geography of the time series."""
+    return unit_table("", wildcards.state, max(config["years"]))
 
 
 def timeseries_inputs(wildcards):

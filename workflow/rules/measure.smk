@@ -1,11 +1,12 @@
-# Tidy tracts -> segregation indices per geography, gathered into tables/indices.csv.
+# Tidy tracts (or block groups) -> segregation indices per geography, gathered into
+# tables/indices.csv.
 
 
-# variant: "" for each year's own tracts, "harmonised/" for an older year's counts carried
-# onto the latest year's tracts (timeseries.smk).
+# variant: "" for each year's own units, "harmonised/" for an older year's counts carried
+# onto the latest year's units (timeseries.smk).
 rule compute_indices:
     input:
-        tracts=f"{RESULTS}/data/{{variant}}tracts_{{state}}_{{year}}.parquet",
+        units=unit_table("{variant}", "{state}", "{year}"),
     output:
         indices=f"{RESULTS}/data/{{variant}}indices_{{state}}_{{year}}.csv",
     log:
@@ -18,7 +19,7 @@ rule compute_indices:
     params:
         groups=focal_groups,
         reference_group=reference_group,
-        unit_level=unit_level,
+        unit_level=UNIT.name,
         minimum_units=minimum_units,
         uncertainty=uncertainty_settings,
         radii=spatial_radii,
@@ -33,7 +34,7 @@ localrules:
 
 
 # The CBSAs that cross state lines, read from the run's states' delineations. A checkpoint:
-# which tract tables (of which states) the CBSA jobs read is known only once it has run.
+# which unit tables (of which states) the CBSA jobs read is known only once it has run.
 checkpoint list_cross_state_cbsas:
     input:
         delineations=cross_state_delineation_files(),
@@ -49,12 +50,12 @@ checkpoint list_cross_state_cbsas:
         "../scripts/list_cross_state_cbsas.py"
 
 
-# One CBSA that crosses state lines, in one year, from the tract tables of all its states
+# One CBSA that crosses state lines, in one year, from the unit tables of all its states
 # (those at hand: `coverage` says partial where one is missing). Single-state CBSAs are
 # measured by compute_indices, so no CBSA is measured twice.
 rule compute_cbsa_indices:
     input:
-        tracts=cbsa_tract_tables,
+        units=cbsa_unit_tables,
         listing=CROSS_STATE_LISTING,
     output:
         indices=f"{RESULTS}/data/{{variant}}cbsa_indices_{{cbsa}}_{{year}}.csv",
@@ -71,7 +72,7 @@ rule compute_cbsa_indices:
         seed=cbsa_seed,
         groups=focal_groups,
         reference_group=reference_group,
-        unit_level=unit_level,
+        unit_level=UNIT.name,
         minimum_units=minimum_units,
         uncertainty=uncertainty_settings,
         radii=spatial_radii,

@@ -1,23 +1,26 @@
 # Change over time on one geography: older years' counts carried onto the latest year's
-# tracts, their indices beside every year's own, in tables/indices_timeseries.csv.
-# The shares come from the Census tract relationship file where the run has it (downloaded,
-# or in the mirror), else from an overlay of the two years' tract boundaries; the log says
-# which, and provenance.json lists the relationship file among the inputs when it is used.
+# units (tracts, or block groups), their indices beside every year's own, in
+# tables/indices_timeseries.csv. The shares come from the Census relationship file where
+# the run has it (downloaded, or in the mirror), else from an overlay of the two years'
+# boundaries; the log says which, and provenance.json lists the relationship file among
+# the inputs when it is used.
 
 
-rule harmonise_tracts:
+rule harmonise_units:
     input:
         unpack(harmonise_relationships),
-        source=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+        source=unit_table("", "{state}", "{year}"),
         target=harmonise_target,
     output:
-        tracts=f"{RESULTS}/data/harmonised/tracts_{{state}}_{{year}}.parquet",
+        table=unit_table("harmonised/", "{state}", "{year}"),
     log:
-        f"{RESULTS}/logs/harmonise_tracts_{{state}}_{{year}}.log",
+        f"{RESULTS}/logs/harmonise_{UNIT.table_stem}_{{state}}_{{year}}.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        unit_level=UNIT.name,
     script:
-        "../scripts/harmonise_tracts.py"
+        "../scripts/harmonise_units.py"
 
 
 rule collect_timeseries:

@@ -1,4 +1,4 @@
-"""Snakemake script: the tract tables of a CBSA's states -> its indices, with their coverage."""
+"""Snakemake script: the unit tables of a CBSA's states -> its indices, with their coverage."""
 
 import geopandas as gpd
 from threadpoolctl import threadpool_limits
@@ -8,7 +8,7 @@ from housing_segregation.logs import log_to
 from housing_segregation.measure import write_indices_csv
 
 log_to(snakemake.log[0])
-tables = [gpd.read_parquet(path) for path in snakemake.input.tracts]
+tables = [gpd.read_parquet(path) for path in snakemake.input.units]
 uncertainty = snakemake.params.uncertainty
 # One BLAS thread, as in compute_indices.py.
 with threadpool_limits(limits=1):

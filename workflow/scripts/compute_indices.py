@@ -1,4 +1,5 @@
-"""Snakemake script: tidy tracts -> every index for every area, with Monte Carlo intervals."""
+"""Snakemake script: tidy tracts (or block groups) -> every index for every area, with Monte
+Carlo intervals."""
 
 import geopandas as gpd
 import numpy as np
@@ -9,12 +10,12 @@ from housing_segregation.logs import log_to
 from housing_segregation.measure import COMPLETE, compute_indices, with_coverage, write_indices_csv
 
 log_to(snakemake.log[0])
-tracts = gpd.read_parquet(snakemake.input.tracts)
-centroids = tracts.geometry.centroid
+units = gpd.read_parquet(snakemake.input.units)
+centroids = units.geometry.centroid
 # One BLAS thread: the dense proximity products run slower with idle threads competing.
 with threadpool_limits(limits=1):
     indices = compute_indices(
-        tracts,
+        units,
         groups=snakemake.params.groups,
         reference_group=snakemake.params.reference_group,
         unit_level=snakemake.params.unit_level,
@@ -27,7 +28,7 @@ with threadpool_limits(limits=1):
             snakemake.wildcards.year,
         ),
         centroids=np.column_stack([centroids.x, centroids.y]),
-        unit_areas=tracts.geometry.area.to_numpy(),
+        unit_areas=units.geometry.area.to_numpy(),
         radii=snakemake.params.radii,
         inference=snakemake.params.inference,
         threads=snakemake.threads,

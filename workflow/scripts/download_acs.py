@@ -1,7 +1,9 @@
-"""Snakemake script: download one state's ACS tract table from the Census Data API."""
+"""Snakemake script: download one state's ACS table of tracts or block groups from the Census
+Data API."""
 
 from housing_segregation.download import fetch_acs_table, retry_options, write_record
 from housing_segregation.logs import log_to
+from housing_segregation.units import unit_level
 
 log_to(snakemake.log[0])
 settings = snakemake.config["download"]
@@ -10,6 +12,7 @@ record = fetch_acs_table(
     snakemake.wildcards.state,
     snakemake.params.variables,
     snakemake.output.table,
+    unit=unit_level(snakemake.wildcards.unit_level),
     base_url=settings["census_api_base"],
     **retry_options(settings),
 )

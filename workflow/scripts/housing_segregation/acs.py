@@ -1,4 +1,5 @@
-"""ACS 5-year tract tables: the variables requested and their tidy, explicit names.
+"""ACS 5-year tables of tracts or block groups: the variables requested and their tidy,
+explicit names.
 
 ACS codes stop here: everything downstream uses the names in ``ACS_VARIABLES``.
 """
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import vintages
+from .units import TRACT, UnitLevel
 
 log = logging.getLogger(__name__)
 
@@ -88,36 +90,37 @@ ANNOTATION_CODES: dict[int, str] = {
 #: The MOE annotation of a controlled estimate (no sampling error): read as an MOE of 0.
 CONTROLLED_MOE = -555555555
 
-GEOGRAPHY_COLUMNS = ("state", "county", "tract")
-
 
 def acs_tables() -> list[str]:
     """The ACS tables of :data:`ACS_VARIABLES` (B03002, C17002, ...), in order."""
     return list(dict.fromkeys(code.split("_")[0] for code in ACS_VARIABLES))
 
 
-def check_tables_published(year: int) -> None:
-    """Every table the pipeline reads is published for tracts in the ACS ``year`` release
-    (the vintage table's ``tables``); ValueError naming the missing ones otherwise."""
-    published = vintages.vintage(year).tables
+def check_tables_published(year: int, unit: UnitLevel = TRACT) -> None:
+    """Every table the pipeline reads is published for ``unit`` in the ACS ``year`` release
+    (the vintage table's ``tables`` or ``block_group_tables``); ValueError naming the missing
+    ones otherwise."""
+    published = vintages.vintage(year).tables_for(unit.name)
     missing = [table for table in acs_tables() if table not in published]
     if missing:
+        listed = ", ".join(sorted(published)) or "none"
         raise ValueError(
-            f"ACS {year}: table(s) {', '.join(missing)} are not published for tracts in this "
-            f"release (acs_vintages.yaml lists {', '.join(sorted(published))})"
+            f"ACS {year}: table(s) {', '.join(missing)} are not published for "
+            f"{unit.label}s in this release (acs_vintages.yaml lists {listed})"
         )
 
 
-def api_variables(year: int | None = None) -> list[str]:
+def api_variables(year: int | None = None, unit: UnitLevel = TRACT) -> list[str]:
     """The API ``get`` list: estimate and margin of error for each variable, in order.
 
-    With ``year``, the release must publish every table (:func:`check_tables_published`)."""
+    With ``year``, the release must publish every table for ``unit``
+    (:func:`check_tables_published`)."""
     if year is not None:
-        check_tables_published(int(year))
+        check_tables_published(int(year), unit)
     return [f"{code}{suffix}" for code in ACS_VARIABLES for suffix in ("E", "M")]
 
 
-def _api_rows(raw: object, source: str) -> tuple[list[str], list[list[str]]]:
+def _api_rows(raw: object, source: str, unit: UnitLevel) -> tuple[list[str], list[list[str]]]:
     if not (isinstance(raw, list) and raw and all(isinstance(row, list) for row in raw)):
         raise ValueError(f"{source}: not a Census API table (expected a JSON array of arrays)")
     header, rows = [str(c) for c in raw[0]], raw[1:]
@@ -126,7 +129,7 @@ def _api_rows(raw: object, source: str) -> tuple[list[str], list[list[str]]]:
             raise ValueError(
                 f"{source}: row {number} has {len(row)} values, the header has {len(header)}"
             )
-    missing = [c for c in [*api_variables(), "NAME", *GEOGRAPHY_COLUMNS] if c not in header]
+    missing = [c for c in [*api_variables(), "NAME", *unit.api_columns] if c not in header]
     if missing:
         raise ValueError(f"{source}: missing columns {', '.join(missing)}")
     if not rows:
@@ -138,16 +141,18 @@ def _api_rows(raw: object, source: str) -> tuple[list[str], list[list[str]]]:
 NAME_SEPARATORS = (", ", "; ")
 
 
-def _split_name(name: str, separator: str) -> tuple[tuple[str, str, str], bool]:
-    """Split an API NAME into (tract, county, state) names, by the release's ``separator``
+def _split_name(name: str, separator: str, unit: UnitLevel) -> tuple[tuple[str, ...], bool]:
+    """Split an API NAME into its names, innermost first: (tract, county, state), or (block
+    group, tract, county, state). By the release's ``separator``
     (``vintages.vintage(year).name_separator``: ", " up to 2021, "; " from 2022), or else by
     another separator the API has used. The flag says whether ``separator`` was the one."""
     for candidate in (separator, *(s for s in NAME_SEPARATORS if s != separator)):
         parts = [p.strip() for p in name.split(candidate.strip())]
-        if len(parts) == 3:
-            return (parts[0], parts[1], parts[2]), candidate == separator
+        if len(parts) == unit.name_parts:
+            return tuple(parts), candidate == separator
+    expected = ", ".join(reversed(unit.api_columns))
     raise ValueError(
-        f"unexpected tract NAME {name!r}: expected tract, county and state separated by "
+        f"unexpected {unit.label} NAME {name!r}: expected {expected} separated by "
         f"{separator.strip()!r}"
     )
 
@@ -161,25 +166,35 @@ def _to_numeric(values: pd.Series, column: str, source: str) -> pd.Series:
     return numbers
 
 
-def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.DataFrame:
-    """Turn a Census API tract response into a tidy table with explicit column names.
+def tidy_acs_units(
+    raw: object, *, year: int, unit: UnitLevel = TRACT, source: str = "ACS table"
+) -> pd.DataFrame:
+    """Turn a Census API response of tracts or block groups (``unit``) into a tidy table
+    with explicit column names.
 
     Annotation codes become missing values; their counts are logged per code and column.
-    Returns one row per tract with ``geoid``, names, counts and ``<count>_moe`` columns,
+    Returns one row per unit with ``geoid``, names, counts and ``<count>_moe`` columns,
     plus the derived counts in ``DERIVED_COUNTS`` with MOEs by the Census approximation
-    for sums and differences (root of the sum of squared MOEs).
+    for sums and differences (root of the sum of squared MOEs). A block group's ``name``
+    holds its tract's too ("Block Group 1, Census Tract 4001.01"), and ``tract_geoid`` its
+    tract's GEOID.
     """
     release = vintages.vintage(year)
-    check_tables_published(year)
-    header, rows = _api_rows(raw, source)
+    check_tables_published(year, unit)
+    header, rows = _api_rows(raw, source, unit)
     table = pd.DataFrame(rows, columns=header, dtype="string")
-    geoid = table["state"] + table["county"] + table["tract"]
-    if geoid.str.len().ne(11).any():
-        bad = geoid[geoid.str.len().ne(11)].iloc[0]
-        raise ValueError(f"{source}: malformed tract GEOID {bad!r} (expected 11 digits)")
+    geoid = table[list(unit.api_columns)].agg("".join, axis=1)
+    malformed = geoid.str.len().ne(unit.geoid_digits)
+    if malformed.any():
+        raise ValueError(
+            f"{source}: malformed {unit.label} GEOID {geoid[malformed].iloc[0]!r} "
+            f"(expected {unit.geoid_digits} digits)"
+        )
     if geoid.duplicated().any():
-        raise ValueError(f"{source}: duplicate tract GEOID {geoid[geoid.duplicated()].iloc[0]}")
-    split = [_split_name(str(name), release.name_separator) for name in table["NAME"]]
+        raise ValueError(
+            f"{source}: duplicate {unit.label} GEOID {geoid[geoid.duplicated()].iloc[0]}"
+        )
+    split = [_split_name(str(name), release.name_separator, unit) for name in table["NAME"]]
     unexpected = sum(not as_expected for _, as_expected in split)
     if unexpected:
         log.warning(
@@ -190,19 +205,22 @@ def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.
             release.name_separator,
             year,
         )
-    names = pd.DataFrame([parts for parts, _ in split], columns=["tract", "county", "state"])
+    names = pd.DataFrame([parts for parts, _ in split], columns=list(reversed(unit.api_columns)))
+    own_names = names[list(reversed(unit.api_columns[2:]))].agg(", ".join, axis=1)
     tidy = pd.DataFrame(
         {
             "year": np.int64(year),
-            "geography_level": "tract",
+            "geography_level": unit.name,
             "geoid": geoid.astype(str),
-            "name": names["tract"],
+            "name": own_names,
             "state_fips": table["state"].astype(str),
             "state_name": names["state"],
             "county_geoid": (table["state"] + table["county"]).astype(str),
             "county_name": names["county"],
         }
     )
+    if unit.name != "tract":
+        tidy["tract_geoid"] = geoid.str[:11].astype(str)
     annotations: Counter[tuple[int, str]] = Counter()
     for code, column in ACS_VARIABLES.items():
         for suffix, target in (("E", column), ("M", f"{column}_moe")):
@@ -245,11 +263,11 @@ def tidy_acs_tracts(raw: object, *, year: int, source: str = "ACS table") -> pd.
     return tidy.sort_values("geoid", ignore_index=True)
 
 
-def read_acs_tracts(path: str | Path, *, year: int) -> pd.DataFrame:
-    """Read a Census API JSON file from disk and tidy it (see ``tidy_acs_tracts``)."""
+def read_acs_units(path: str | Path, *, year: int, unit: UnitLevel = TRACT) -> pd.DataFrame:
+    """Read a Census API JSON file from disk and tidy it (see ``tidy_acs_units``)."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
-    return tidy_acs_tracts(raw, year=year, source=str(path))
+    return tidy_acs_units(raw, year=year, unit=unit, source=str(path))

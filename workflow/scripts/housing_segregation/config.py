@@ -146,6 +146,7 @@ def validate_config(config: Mapping[str, Any], schema: dict) -> dict:
         )
     _check_projected_metres(resolved["crs"])
     _check_boundary_decades(resolved)
+    _check_unit_tables(resolved)
     for state, lists in resolved["subsidized"]["town_lists"].items():
         if str(lists["map_year"]) not in lists["files"]:
             raise ConfigError(
@@ -220,14 +221,15 @@ def _check_projected_metres(crs: str) -> None:
 
 
 def boundary_vintage(config: Mapping[str, Any], year: int, layer: str) -> int:
-    """Boundary-file vintage for an ACS year and a layer ("tract" or "cousub").
+    """Boundary-file vintage for an ACS year and a layer ("tract", "bg" or "cousub").
 
-    ``boundary_vintages`` decides; an unlisted year uses the vintage table's default
-    (:func:`vintages.vintage`): its own year, or 2014 (the first vintage in today's layout,
-    still 2010 tracts) for the ACS years 2010-2013."""
+    ``boundary_vintages`` decides (block groups take the tract vintage unless it names
+    one); an unlisted year uses the vintage table's default (:func:`vintages.vintage`): its
+    own year, or 2014 (the first vintage in today's layout, still 2010 tracts) for the ACS
+    years 2010-2013."""
     override = config.get("boundary_vintages", {}).get(str(year))
     if override:
-        return int(override[layer])
+        return int(override.get(layer, override["tract"]))
     return vintages.vintage(year).boundary_vintage
 
 
@@ -236,8 +238,11 @@ def cbsa_delineation_vintage(config: Mapping[str, Any], year: int) -> int:
     return int(config["cbsa_delineations"].get(str(year), config["cbsa_delineation_default"]))
 
 
-def tract_crosswalk_for(config: Mapping[str, Any], state: str, year: int) -> dict | None:
-    """The tract GEOID crosswalk spec that applies to a state and ACS year, if any."""
+def tract_crosswalk_for(
+    config: Mapping[str, Any], state: str, year: int, layer: str = "tract"
+) -> dict | None:
+    """The tract GEOID crosswalk spec that applies to a state and ACS year, if any, for the
+    boundary ``layer`` read ("tract", or "bg" whose GEOIDs start with their tract's)."""
     spec = config.get("tract_geoid_crosswalks", {}).get(state)
     if spec is None:
         return None
@@ -247,7 +252,7 @@ def tract_crosswalk_for(config: Mapping[str, Any], state: str, year: int) -> dic
     first = spec.get("first_acs_year") or vintages.first_year_with(state, "planning_regions")
     if first is None:
         return None
-    applies = year >= first and boundary_vintage(config, year, "tract") < first
+    applies = year >= first and boundary_vintage(config, year, layer) < first
     return dict(spec) if applies else None
 
 
@@ -316,6 +321,18 @@ def _check_boundary_decades(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"config key 'boundary_vintages.{year}.tract': vintage {tract_vintage} has "
                 f"{found} tracts, but the ACS {year} tables use {expected} tracts"
+            )
+
+
+def _check_unit_tables(config: Mapping[str, Any]) -> None:
+    """Every year's release publishes the tables for the configured ``unit_level`` (block
+    groups only from the API's 2013 release on)."""
+    unit = config["unit_level"]
+    for year in config["years"]:
+        if not vintages.vintage(year).tables_for(unit):
+            raise ConfigError(
+                f"config key 'unit_level': {unit} tables are not in the Census Data API for "
+                f"ACS {year} (acs_vintages.yaml); use unit_level: tract for that year"
             )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -32,7 +33,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from urllib.parse import quote, quote_plus
 import requests
 
 from . import vintages
+from .units import TRACT, UNIT_LEVELS, UnitLevel
 
 LOG = logging.getLogger("housing_segregation.download")
 
@@ -57,10 +59,12 @@ MAX_VARIABLES_PER_REQUEST = CENSUS_API_MAX_GET - 1
 MAX_WAIT_SECONDS = 60.0
 
 API_KEY_ENV_VAR = "CENSUS_API_KEY"
-BOUNDARY_LAYERS = frozenset({"tract", "cousub"})
+#: The cartographic layers: each unit level's (``tract``, ``bg``) and the towns' (``cousub``).
+BOUNDARY_LAYERS = frozenset({*(level.boundary_layer for level in UNIT_LEVELS.values()), "cousub"})
 USER_AGENT = "housing-segregation-pipeline (python-requests)"
 
 _STATE_FIPS = re.compile(r"\d{2}")
+_COUNTY_FIPS = re.compile(r"\d{3}")
 _KEY_PARAM = re.compile(r"([?&]key=)[^&#\s'\"]*", re.IGNORECASE)
 _REDACTED = "REDACTED"
 
@@ -83,8 +87,9 @@ class DownloadRecord:
     """Provenance of one written file.
 
     ``url`` is the request URL (with query string, without the API key). ``urls`` lists every
-    request that contributed to the file: one URL for :func:`fetch`, one per variable chunk for
-    :func:`fetch_acs_table` (then ``url`` is the first of them). ``bytes`` and ``sha256``
+    request that contributed to the file: one URL for :func:`fetch`; for
+    :func:`fetch_acs_table` one per variable chunk (per county for block groups, after the
+    county list), and then ``url`` is the first of them. ``bytes`` and ``sha256``
     describe the file as written, ``attempts`` counts HTTP attempts over all requests.
     ``responses`` gives each response's URL, bytes and sha256 as received, so an auditor can
     tie a file joined from several API requests back to what the server sent.
@@ -147,15 +152,34 @@ def census_api_url(year: int, dataset: str = "acs/acs5", base_url: str = CENSUS_
 
 
 def acs_query_params(
-    variables: Sequence[str], state_fips: str, geography: str = "tract"
+    variables: Sequence[str],
+    state_fips: str,
+    unit: UnitLevel = TRACT,
+    county_fips: str | None = None,
 ) -> dict[str, str]:
-    """Return the query parameters for ``variables`` of every ``geography`` unit in a state.
+    """Return the query parameters for ``variables`` of every ``unit`` in a state, or, for
+    block groups, in one county of it (``county_fips``, three digits).
 
-    ``variables`` are full API names (with their ``E``/``M`` suffix) and keep their order.
-    ``NAME`` is always requested first, so at most 49 variables fit in one request; larger
-    requests must be split (see :func:`fetch_acs_table`).
+    The API serves block groups only county by county (``in=state:09 county:110``, the parent
+    geographies separated by a space), tracts for a whole state; ``county_fips`` is required
+    for the one and refused for the other. ``variables`` are full API names (with their
+    ``E``/``M`` suffix) and keep their order. ``NAME`` is always requested first, so at most
+    49 variables fit in one request; larger requests must be split (see
+    :func:`fetch_acs_table`).
     """
     _check_state_fips(state_fips)
+    parents = f"state:{state_fips}"
+    if unit.requested_by_county:
+        if county_fips is None:
+            raise ValueError(
+                f"the Census API serves {unit.label}s county by county; pass county_fips"
+            )
+        _check_county_fips(county_fips)
+        parents += f" county:{county_fips}"
+    elif county_fips is not None:
+        raise ValueError(
+            f"{unit.label}s are requested for the whole state, not county {county_fips!r}"
+        )
     _check_variables(variables)
     if len(variables) > MAX_VARIABLES_PER_REQUEST:
         raise ValueError(
@@ -165,9 +189,16 @@ def acs_query_params(
         )
     return {
         "get": ",".join(["NAME", *variables]),
-        "for": f"{geography}:*",
-        "in": f"state:{state_fips}",
+        "for": f"{unit.api_geography}:*",
+        "in": parents,
     }
+
+
+def county_list_params(state_fips: str) -> dict[str, str]:
+    """Return the query parameters listing a state's counties (code and NAME), which
+    :func:`fetch_acs_table` needs first because block groups are served county by county."""
+    _check_state_fips(state_fips)
+    return {"get": "NAME", "for": "county:*", "in": f"state:{state_fips}"}
 
 
 def cartographic_boundary_url(
@@ -193,15 +224,17 @@ def cartographic_boundary_url(
     return f"{base_url.rstrip('/')}/{path}"
 
 
-def tract_relationship_url(
+def relationship_url(
     source_decade: int = 2010,
     target_decade: int = 2020,
+    unit: UnitLevel = TRACT,
     base_url: str = CENSUS_RELATIONSHIP_BASE,
 ) -> str:
-    """Return the URL of the Census tract relationship file between two censuses' tracts
-    (the national file; where it lies comes from the vintage table), e.g.
-    ``.../rel2020/tract/tab20_tract20_tract10_natl.txt``."""
-    entry = vintages.tract_relationships(source_decade, target_decade)
+    """Return the URL of the Census relationship file between two censuses' ``unit``s (the
+    national file; where it lies comes from the vintage table), e.g.
+    ``.../rel2020/tract/tab20_tract20_tract10_natl.txt`` or
+    ``.../rel2020/blkgrp/tab20_blkgrp20_blkgrp10_natl.txt``."""
+    entry = vintages.relationship_file(source_decade, target_decade, unit.name)
     return f"{base_url.rstrip('/')}/{entry.url_path.lstrip('/')}"
 
 
@@ -216,6 +249,11 @@ def census_api_key() -> str | None:
 def _check_state_fips(state_fips: str) -> None:
     if not _STATE_FIPS.fullmatch(state_fips):
         raise ValueError(f"state FIPS code must be two digits, got {state_fips!r}")
+
+
+def _check_county_fips(county_fips: str) -> None:
+    if not isinstance(county_fips, str) or not _COUNTY_FIPS.fullmatch(county_fips):
+        raise ValueError(f"county FIPS code must be three digits, got {county_fips!r}")
 
 
 def _check_variables(variables: Sequence[str]) -> None:
@@ -329,18 +367,27 @@ def pipe_table_validator(required_columns: Sequence[str]) -> Callable[[bytes], N
     return validate
 
 
-#: The columns of the Census 2020-to-2010 tract relationship file the pipeline reads.
-TRACT_RELATIONSHIP_COLUMNS = (
-    "GEOID_TRACT_20",
-    "GEOID_TRACT_10",
-    "AREALAND_TRACT_10",
-    "AREAWATER_TRACT_10",
-    "AREALAND_PART",
-    "AREAWATER_PART",
-)
+def relationship_columns(unit: UnitLevel) -> tuple[str, ...]:
+    """The columns the pipeline reads of the Census 2020-to-2010 relationship file of ``unit``.
 
-#: Validator of the relationship file: pipe-delimited, with the columns above.
-validate_tract_relationships = pipe_table_validator(TRACT_RELATIONSHIP_COLUMNS)
+    The tract and block-group files share one layout and differ only in the unit's name in
+    the column names (``GEOID_TRACT_20``, ``GEOID_BLKGRP_20``); the overlap's areas are
+    ``AREALAND_PART`` and ``AREAWATER_PART`` in both.
+    """
+    name = unit.relationship_name
+    return (
+        f"GEOID_{name}_20",
+        f"GEOID_{name}_10",
+        f"AREALAND_{name}_10",
+        f"AREAWATER_{name}_10",
+        "AREALAND_PART",
+        "AREAWATER_PART",
+    )
+
+
+def relationship_validator(unit: UnitLevel) -> Callable[[bytes], None]:
+    """A validator of ``unit``'s relationship file: pipe-delimited, with its columns."""
+    return pipe_table_validator(relationship_columns(unit))
 
 
 class _ArcGISServerError(ValueError):
@@ -462,7 +509,7 @@ def fetch_acs_table(
     destination: Path,
     *,
     dataset: str = "acs/acs5",
-    geography: str = "tract",
+    unit: UnitLevel = TRACT,
     base_url: str = CENSUS_API_BASE,
     max_attempts: int = 5,
     backoff_seconds: float = 1.0,
@@ -470,18 +517,26 @@ def fetch_acs_table(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DownloadRecord:
-    """Download ``NAME`` + ``variables`` for every ``geography`` unit of a state as one table.
+    """Download ``NAME`` + ``variables`` for every ``unit`` (tract or block group) of a state
+    as one table.
 
     The API allows 49 variables besides ``NAME`` per request, so longer lists are fetched in
-    chunks (each repeating ``NAME``) and joined on the trailing geography columns (``state``,
-    ``county``, ``tract`` for tracts). Chunks must agree on the set of units and their names.
+    chunks (each repeating ``NAME``) and joined on the trailing geography columns
+    (``unit.api_columns``: ``state``, ``county``, ``tract`` [, ``block group``]). Chunks must
+    agree on the set of units and their names. Tracts are requested for the whole state. Block
+    groups the API serves only county by county, so the state's counties are listed first
+    (:func:`county_list_params`) and each county's chunks requested in turn, in county-code
+    order; every county must have block groups, and none may appear in two counties.
+
     The file is a single API-shaped JSON array of arrays (one row per line, as the API sends
     it) with header ``NAME, <variables in the requested order>, <geography columns>`` and the
-    values exactly as received. It is written only if every chunk succeeded.
+    values exactly as received, rows in the API's order (county by county for block groups).
+    It is written only if every request succeeded; errors name the state or county.
 
     The API key comes from ``CENSUS_API_KEY`` (optional). The record's ``url`` is the first
-    request URL and ``urls`` lists all of them; ``bytes``/``sha256`` describe the written file;
-    ``last_modified``/``etag`` are kept only when a single request produced the table.
+    request URL (the county list for block groups) and ``urls`` lists all of them;
+    ``bytes``/``sha256`` describe the written file; ``last_modified``/``etag`` are kept only
+    when a single request produced the table.
     """
     variables = list(variables)
     _check_variables(variables)
@@ -489,24 +544,39 @@ def fetch_acs_table(
         variables[start : start + MAX_VARIABLES_PER_REQUEST]
         for start in range(0, len(variables), MAX_VARIABLES_PER_REQUEST)
     ]
-    url = census_api_url(year, dataset, base_url)
-    api_key = census_api_key()
     with _session_scope(session) as active:
-        responses = [
-            _download(
-                url,
-                params=acs_query_params(chunk, state_fips, geography),
-                validate=validate_census_api_json,
-                api_key=api_key,
-                max_attempts=max_attempts,
-                backoff_seconds=backoff_seconds,
-                timeout_seconds=timeout_seconds,
-                session=active,
-                sleep=sleep,
-            )
-            for chunk in chunks
-        ]
-    return _write_with_record(_merge_acs_chunks(chunks, responses), Path(destination), responses)
+        get = functools.partial(
+            _download,
+            census_api_url(year, dataset, base_url),
+            validate=validate_census_api_json,
+            api_key=census_api_key(),
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            timeout_seconds=timeout_seconds,
+            session=active,
+            sleep=sleep,
+        )
+        responses: list[_Response] = []
+        if unit.requested_by_county:
+            county_list = get(params=county_list_params(state_fips))
+            responses.append(county_list)
+            areas = [
+                (f"{unit.label}s of county {state_fips}{county} ({name})", county)
+                for county, name in _counties(county_list, state_fips)
+            ]
+        else:
+            areas = [(f"{unit.label}s of state {state_fips}", None)]
+        fetched: list[tuple[str, list[_Response]]] = []
+        for area, county in areas:
+            with _naming(area):
+                area_responses = [
+                    get(params=acs_query_params(chunk, state_fips, unit, county))
+                    for chunk in chunks
+                ]
+            fetched.append((area, area_responses))
+            responses.extend(area_responses)
+    body = _merge_acs_chunks(chunks, fetched, unit.api_columns)
+    return _write_with_record(body, Path(destination), responses)
 
 
 #: Query parameters that :func:`fetch_arcgis_query` sets itself, page by page.
@@ -695,18 +765,64 @@ def _download(
     )
 
 
-def _merge_acs_chunks(chunks: list[list[str]], responses: list[_Response]) -> bytes:
-    """Join per-chunk API tables on their geography columns into one API-shaped table."""
-    parsed = [
-        _index_acs_chunk(chunk, response) for chunk, response in zip(chunks, responses, strict=True)
-    ]
-    geo_columns, first_rows = parsed[0]
-    merged = {key: [row[0]] for key, row in first_rows.items()}
-    for (columns, rows), chunk, response in zip(parsed, chunks, responses, strict=True):
-        if columns != geo_columns:
+@contextlib.contextmanager
+def _naming(area: str) -> Iterator[None]:
+    """Put ``area`` (the state or county requested) in front of a DownloadError's message, so
+    that a failure among many counties' requests says which county failed."""
+    try:
+        yield
+    except DownloadError as error:
+        raise DownloadError(f"{area}: {error}") from None
+
+
+def _counties(response: _Response, state_fips: str) -> list[tuple[str, str]]:
+    """The (county code, NAME) pairs of a county list response, sorted by code; a county
+    outside the state or a malformed code is an error (it would make a wrong request)."""
+    rows = _index_acs_chunk([], response, ("state", "county"))
+    for state, county in rows:
+        if state != state_fips or not (isinstance(county, str) and _COUNTY_FIPS.fullmatch(county)):
             raise DownloadError(
-                f"GET {response.url}: geography columns {columns} differ from {geo_columns}"
+                f"GET {response.url}: ({state!r}, {county!r}) is not a county code of state "
+                f"{state_fips}"
             )
+    return sorted((county, row[0]) for (_, county), row in rows.items())
+
+
+def _merge_acs_chunks(
+    chunks: list[list[str]],
+    areas: Sequence[tuple[str, Sequence[_Response]]],
+    geo_columns: Sequence[str],
+) -> bytes:
+    """Join each area's per-chunk API tables on their geography columns, then stack the areas
+    in order into one API-shaped table. ``areas`` pairs what was requested (the state, or
+    one county) with its responses, one per chunk."""
+    rows: dict[tuple[str, ...], list[Any]] = {}
+    owners: dict[tuple[str, ...], str] = {}
+    for area, responses in areas:
+        with _naming(area):
+            joined = _join_acs_chunks(chunks, responses, geo_columns)
+        for key in joined:
+            if key in owners:
+                raise DownloadError(f"{area}: geography {key} was also returned for {owners[key]}")
+            owners[key] = area
+        rows.update(joined)
+    header = ["NAME", *(variable for chunk in chunks for variable in chunk), *geo_columns]
+    table = [header, *(row + list(key) for key, row in rows.items())]
+    lines = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in table)
+    return ("[" + ",\n".join(lines) + "]").encode("utf-8")
+
+
+def _join_acs_chunks(
+    chunks: list[list[str]], responses: Sequence[_Response], geo_columns: Sequence[str]
+) -> dict[tuple[str, ...], list[Any]]:
+    """One area's rows (``NAME`` and every chunk's values, keyed by their geography values,
+    in the first chunk's order); the chunks must cover the same units under the same names."""
+    parsed = [
+        _index_acs_chunk(chunk, response, geo_columns)
+        for chunk, response in zip(chunks, responses, strict=True)
+    ]
+    merged = {key: [row[0]] for key, row in parsed[0].items()}
+    for rows, chunk, response in zip(parsed, chunks, responses, strict=True):
         if rows.keys() != merged.keys():
             raise DownloadError(
                 f"GET {response.url}: the chunks cover different units "
@@ -716,23 +832,20 @@ def _merge_acs_chunks(chunks: list[list[str]], responses: list[_Response]) -> by
             if row[0] != merged[key][0]:
                 raise DownloadError(f"GET {response.url}: NAME differs across chunks for {key}")
             merged[key].extend(row[1 : 1 + len(chunk)])
-    header = ["NAME", *(variable for chunk in chunks for variable in chunk), *geo_columns]
-    table = [header, *(merged[key] + list(key) for key in first_rows)]
-    lines = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in table)
-    return ("[" + ",\n".join(lines) + "]").encode("utf-8")
+    return merged
 
 
 def _index_acs_chunk(
-    chunk: list[str], response: _Response
-) -> tuple[list[str], dict[tuple[str, ...], list[Any]]]:
-    """Return a chunk's geography columns and its rows keyed by their geography values."""
+    chunk: list[str], response: _Response, geo_columns: Sequence[str]
+) -> dict[tuple[str, ...], list[Any]]:
+    """Return a response's rows keyed by their geography values, after checking that its
+    header is ``NAME``, the ``chunk`` of variables asked for, then ``geo_columns``."""
     header, *rows = json.loads(response.body)
     requested = ["NAME", *chunk]
-    geo_columns = header[len(requested) :]
-    if header[: len(requested)] != requested or not geo_columns:
+    if header != [*requested, *geo_columns]:
         raise DownloadError(
             f"GET {response.url}: header {header} is not the requested columns "
-            "followed by geography columns"
+            f"followed by the geography columns {list(geo_columns)}"
         )
     indexed: dict[tuple[str, ...], list[Any]] = {}
     for row in rows:
@@ -740,7 +853,7 @@ def _index_acs_chunk(
         if key in indexed:
             raise DownloadError(f"GET {response.url}: geography {key} appears twice")
         indexed[key] = row
-    return geo_columns, indexed
+    return indexed
 
 
 def _accept_any_body(body: bytes) -> None:

@@ -1,4 +1,5 @@
-"""Boundaries: reading Census cartographic files and joining them to ACS tracts and towns."""
+"""Boundaries: reading Census cartographic files and joining them to ACS units (tracts or
+block groups) and towns."""
 
 from __future__ import annotations
 
@@ -8,14 +9,23 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .units import TRACT, UNIT_LEVELS, UnitLevel
+
 log = logging.getLogger(__name__)
+
+
+def unit_label(units: pd.DataFrame) -> str:
+    """What a unit table's rows are, for messages: "tract" or "block group"."""
+    if "geography_level" not in units or units.empty:
+        return "tract"
+    return UNIT_LEVELS[str(units["geography_level"].iloc[0])].label
 
 
 def read_boundaries(path: str | Path, layer: str) -> gpd.GeoDataFrame:
     """Read a cartographic boundary file, as a zip shapefile or GeoJSON.
 
     Returns GEOID (string, with leading zeros), STATEFP, COUNTYFP, the layer's own code
-    (TRACTCE or COUSUBFP), NAME where present, and the geometry.
+    (TRACTCE, BLKGRPCE or COUSUBFP), NAME where present, and the geometry.
     """
     path = Path(path)
     if path.suffix not in {".zip", ".geojson", ".json"}:
@@ -24,7 +34,10 @@ def read_boundaries(path: str | Path, layer: str) -> gpd.GeoDataFrame:
         frame = gpd.read_file(path)
     except Exception as error:  # pyogrio raises several types for unreadable files
         raise ValueError(f"{path}: cannot read boundaries ({error})") from error
-    code_column = {"tract": "TRACTCE", "cousub": "COUSUBFP"}[layer]
+    code_column = {
+        "cousub": "COUSUBFP",
+        **{unit.boundary_layer: unit.boundary_code_column for unit in UNIT_LEVELS.values()},
+    }[layer]
     missing = [c for c in ("GEOID", "STATEFP", "COUNTYFP", code_column) if c not in frame]
     if missing:
         raise ValueError(f"{path}: missing columns {', '.join(missing)}")
@@ -75,51 +88,62 @@ def read_tract_crosswalk(
     return crosswalk
 
 
-def attach_tract_geometry(
-    tracts: pd.DataFrame,
+def attach_unit_geometry(
+    units: pd.DataFrame,
     boundaries: gpd.GeoDataFrame,
     *,
     crosswalk: pd.DataFrame | None = None,
+    unit: UnitLevel = TRACT,
     source: str = "tract boundaries",
 ) -> gpd.GeoDataFrame:
-    """Join ACS tracts to their boundary polygons.
+    """Join ACS units (tracts or block groups) to their boundary polygons.
 
-    With a crosswalk, boundary GEOIDs are first translated to ACS GEOIDs. A populated ACS
-    tract without a polygon is an error; unpopulated ones (water tracts that the 1:500k
-    files omit) are dropped and logged.
+    With a tract crosswalk, boundary GEOIDs are first translated to ACS GEOIDs; a block
+    group's is its tract's translated GEOID and its own digit. A populated ACS unit without
+    a polygon is an error; unpopulated ones (water tracts that the 1:500k files omit) are
+    dropped and logged.
     """
+    label = unit.label
     shapes = boundaries[["GEOID", "geometry"]].rename(columns={"GEOID": "boundary_geoid"})
     if crosswalk is not None:
-        shapes = shapes.merge(crosswalk, on="boundary_geoid", how="left")
-        untranslated = shapes["geoid"].isna()
+        shapes["boundary_tract"] = shapes["boundary_geoid"].str[:11]
+        shapes = shapes.merge(
+            crosswalk.rename(columns={"boundary_geoid": "boundary_tract", "geoid": "tract"}),
+            on="boundary_tract",
+            how="left",
+        )
+        untranslated = shapes["tract"].isna()
         if untranslated.any():
             raise ValueError(
-                f"{source}: {int(untranslated.sum())} boundary tract(s) are not in the GEOID "
-                f"crosswalk, e.g. {shapes.loc[untranslated, 'boundary_geoid'].iloc[0]}"
+                f"{source}: {int(untranslated.sum())} boundary {label}(s) are not in the tract "
+                f"GEOID crosswalk, e.g. {shapes.loc[untranslated, 'boundary_geoid'].iloc[0]}"
             )
+        shapes["geoid"] = shapes["tract"] + shapes["boundary_geoid"].str[11:]
+        shapes = shapes.drop(columns=["boundary_tract", "tract"])
     else:
         shapes["geoid"] = shapes["boundary_geoid"]
-    joined = tracts.merge(shapes, on="geoid", how="left", indicator=True)
+    joined = units.merge(shapes, on="geoid", how="left", indicator=True)
     unmatched = joined["_merge"] == "left_only"
     populated = unmatched & (joined["total"].fillna(0) > 0)
     if populated.any():
         examples = ", ".join(joined.loc[populated, "geoid"].head(5))
         raise ValueError(
-            f"{source}: {int(populated.sum())} populated ACS tract(s) have no boundary "
+            f"{source}: {int(populated.sum())} populated ACS {label}(s) have no boundary "
             f"polygon, e.g. {examples}. Check boundary_vintages and tract_geoid_crosswalks."
         )
     if unmatched.any():
         log.info(
-            "%s: dropped %d unpopulated ACS tract(s) without a polygon: %s",
+            "%s: dropped %d unpopulated ACS %s(s) without a polygon: %s",
             source,
             int(unmatched.sum()),
+            label,
             ", ".join(joined.loc[unmatched, "geoid"]),
         )
-    unused = sorted(set(shapes["geoid"]) - set(tracts["geoid"]))
+    unused = sorted(set(shapes["geoid"]) - set(units["geoid"]))
     if unused:
         # A truncated ACS file or one of another state would otherwise lose people silently.
         raise ValueError(
-            f"{source}: {len(unused)} tract polygon(s) have no row in the ACS table, e.g. "
+            f"{source}: {len(unused)} {label} polygon(s) have no row in the ACS table, e.g. "
             f"{', '.join(unused[:5])}. Is the ACS file complete and of the same state?"
         )
     joined = joined.loc[~unmatched].drop(columns="_merge")
@@ -151,21 +175,25 @@ def assign_towns(
     split = share[share < 0.99]
     if not split.empty:
         log.info(
-            "%s: %d tract(s) straddle town lines; each goes to its largest part (min %.1f%%)",
+            "%s: %d %s(s) straddle town lines; each goes to its largest part (min %.1f%%)",
             source,
             len(split),
+            unit_label(tracts),
             100 * split.min(),
         )
     missing = sorted(set(tracts["geoid"]) - set(best.index))
     if missing:
-        raise ValueError(f"{source}: {len(missing)} tract(s) overlap no town, e.g. {missing[:5]}")
+        raise ValueError(
+            f"{source}: {len(missing)} {unit_label(tracts)}(s) overlap no town, e.g. {missing[:5]}"
+        )
     town_county = best["STATEFP"] + best["COUNTYFP"]
     tract_county = tracts.set_index("geoid")["boundary_geoid"].str[:5].reindex(best.index)
     crossing = town_county[town_county != tract_county]
     if not crossing.empty:
         raise ValueError(
-            f"{source}: tract {crossing.index[0]} lies mostly in a town of county "
-            f"{crossing.iloc[0]}, not its own county; the tract and town files disagree"
+            f"{source}: {unit_label(tracts)} {crossing.index[0]} lies mostly in a town of county "
+            f"{crossing.iloc[0]}, not its own county; the {unit_label(tracts)} and town files "
+            "disagree"
         )
     result = tracts.copy()
     result["town_cousub_fips"] = result["geoid"].map(best["COUSUBFP"])

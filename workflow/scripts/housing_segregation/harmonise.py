@@ -11,10 +11,11 @@ as exact (U.S. Census Bureau 2020, *Understanding and Using ACS Data*, ch. 8).
 
 Two sources of shares, best first:
 
-* **The Census 2020-to-2010 tract relationship file** (``tab20_tract20_tract10_natl.txt``,
-  or a state's ``_st<ss>.txt``; where it comes from is in the vintage table): shares of
-  *land* area, AREALAND_PART / AREALAND_TRACT_10 (a tract with no land by its total area).
-  :func:`read_tract_relationships`, :func:`relationship_weights`.
+* **The Census 2020-to-2010 relationship file** (``tab20_tract20_tract10_natl.txt``, or for
+  block groups ``tab20_blkgrp20_blkgrp10_natl.txt``, or a state's ``_st<ss>.txt``; where it
+  comes from is in the vintage table): shares of *land* area, AREALAND_PART /
+  AREALAND_TRACT_10 (a unit with no land by its total area).
+  :func:`read_relationships`, :func:`relationship_weights`.
 * **A boundary overlay** of the two tract layers (the cartographic files), where the
   relationship file is not at hand: shares of total area, coarser, water included.
   :func:`overlay_weights`.
@@ -36,14 +37,13 @@ import numpy as np
 import pandas as pd
 
 from .allocation import whole_units
-from .download import TRACT_RELATIONSHIP_COLUMNS
+from .download import relationship_columns
 from .measure import INDEX_COLUMNS, sort_indices
 from .uncertainty import COMPOSITES
+from .units import TRACT, UnitLevel
 
 log = logging.getLogger(__name__)
 
-#: The columns of the relationship file this module reads (it has more).
-RELATIONSHIP_COLUMNS = TRACT_RELATIONSHIP_COLUMNS
 #: The tidy weights every function here passes on.
 WEIGHT_COLUMNS = ["source_geoid", "target_geoid", "weight"]
 #: Overlay shares smaller than this are boundary-drawing slivers, not moved residents. On
@@ -53,22 +53,26 @@ OVERLAY_MIN_SHARE = 0.01
 WEIGHT_TOLERANCE = 1e-6
 
 
-def read_tract_relationships(path: str | Path, *, state: str) -> pd.DataFrame:
-    """The land-area shares of one state's 2010 tracts in its 2020 tracts, from the Census
-    relationship file (pipe-delimited, national or state), as :data:`WEIGHT_COLUMNS`.
+def read_relationships(path: str | Path, *, state: str, unit: UnitLevel = TRACT) -> pd.DataFrame:
+    """The land-area shares of one state's 2010 tracts (or block groups) in its 2020 ones,
+    from the Census relationship file (pipe-delimited, national or state), as
+    :data:`WEIGHT_COLUMNS`.
 
     Errors name the file and the missing columns or the row that cannot be read."""
+    columns = relationship_columns(unit)
+    target_id, source_id, source_land, source_water, *_ = columns
     table = pd.read_csv(path, sep="|", dtype=str, keep_default_na=False)
-    missing = [column for column in RELATIONSHIP_COLUMNS if column not in table.columns]
+    missing = [column for column in columns if column not in table.columns]
     if missing:
         raise ValueError(
-            f"{path}: not a 2020-to-2010 tract relationship file; no column(s) {', '.join(missing)}"
+            f"{path}: not a 2020-to-2010 {unit.label} relationship file; no column(s) "
+            f"{', '.join(missing)}"
         )
-    table = table[table["GEOID_TRACT_10"].str.startswith(state)]
+    table = table[table[source_id].str.startswith(state)]
     if table.empty:
-        raise ValueError(f"{path}: no 2010 tract of state {state}")
+        raise ValueError(f"{path}: no 2010 {unit.label} of state {state}")
     areas = {}
-    for column in RELATIONSHIP_COLUMNS[2:]:
+    for column in columns[2:]:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() | (values < 0)
         if bad.any():
@@ -78,17 +82,17 @@ def read_tract_relationships(path: str | Path, *, state: str) -> pd.DataFrame:
                 "is not an area in square metres"
             )
         areas[column] = values.to_numpy(dtype=float)
-    land = areas["AREALAND_TRACT_10"]
-    # A tract with no land (a water tract) is shared by total area.
+    land = areas[source_land]
+    # A unit with no land (a water tract) is shared by total area.
     by_land = land > 0
     part = np.where(
         by_land, areas["AREALAND_PART"], areas["AREALAND_PART"] + areas["AREAWATER_PART"]
     )
-    whole = np.where(by_land, land, land + areas["AREAWATER_TRACT_10"])
+    whole = np.where(by_land, land, land + areas[source_water])
     weights = pd.DataFrame(
         {
-            "source_geoid": table["GEOID_TRACT_10"].to_numpy(),
-            "target_geoid": table["GEOID_TRACT_20"].to_numpy(),
+            "source_geoid": table[source_id].to_numpy(),
+            "target_geoid": table[target_id].to_numpy(),
             "weight": np.divide(part, whole, out=np.zeros_like(part), where=whole > 0),
         }
     )
@@ -102,6 +106,7 @@ def relationship_weights(
     target: pd.DataFrame,
     *,
     state: str,
+    unit: UnitLevel = TRACT,
     boundary_column: str = "boundary_geoid",
 ) -> pd.DataFrame:
     """The relationship file's land-area shares of the ``source`` year's tracts (2010 tracts)
@@ -111,7 +116,7 @@ def relationship_weights(
     ``boundary_column`` (its ``geoid`` may differ: Connecticut's planning-region codes from
     2022). Shares in a 2020 tract the target table lacks are dropped and the rest of the
     source tract's shares rescaled, as the overlay does with area outside every target."""
-    weights = read_tract_relationships(path, state=state)
+    weights = read_relationships(path, state=state, unit=unit)
     target_ids = target[boundary_column if boundary_column in target else "geoid"]
     by_census_id = pd.Series(target["geoid"].to_numpy(), index=target_ids.to_numpy())
     weights = weights[weights["source_geoid"].isin(set(source["geoid"]))].copy()
@@ -258,23 +263,25 @@ def harmonised_tract_table(
 
 #: How the shares were made, as the harmonise log records it.
 WEIGHT_SOURCES = {
-    "relationship_file": "Census tract relationship file {path} (land-area shares)",
-    "overlay": "boundary overlay of the two tract layers (total-area shares)",
+    "relationship_file": "Census relationship file {path} (land-area shares)",
+    "overlay": "boundary overlay of the two years' unit layers (total-area shares)",
 }
 
 
-def harmonise_tracts(
+def harmonise_units(
     source: gpd.GeoDataFrame,
     target: gpd.GeoDataFrame,
     *,
     state: str,
+    unit: UnitLevel = TRACT,
     relationships: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
-    """:func:`harmonised_tract_table` with the relationship file's shares where the run has
-    the file, else the overlay's; the log says which."""
+    """:func:`harmonised_tract_table` (of tracts, or block groups: ``unit``) with the
+    relationship file's shares where the run has the file, else the overlay's; the log says
+    which."""
     if relationships:
         described = WEIGHT_SOURCES["relationship_file"].format(path=relationships)
-        weights = relationship_weights(relationships, source, target, state=state)
+        weights = relationship_weights(relationships, source, target, state=state, unit=unit)
     else:
         described, weights = WEIGHT_SOURCES["overlay"], None
     log.info("state %s: shares from the %s", state, described)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from .units import TRACT, UnitLevel
+
 #: The raw download cache, in the same layout as any mirror.
 RAW_CACHE = Path("resources")
 
 
-def acs_layout(year: int | str, state: str) -> str:
-    return f"census-api/acs5_{year}_tract_state{state}.json"
+def acs_layout(year: int | str, state: str, unit: UnitLevel | str = TRACT) -> str:
+    """The Census API table of a state's tracts (or block groups: ``..._block_group_...``);
+    ``unit`` a unit level or its name (or a wildcard, in a rule)."""
+    name = unit if isinstance(unit, str) else unit.name
+    return f"census-api/acs5_{year}_{name}_state{state}.json"
 
 
 def boundary_layout(vintage: int | str, state: str, layer: str, extension: str = "zip") -> str:

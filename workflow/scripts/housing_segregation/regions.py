@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .geography import unit_label
+
 log = logging.getLogger(__name__)
 
 #: USPS abbreviation of each state FIPS code (states, DC and the territories HUD covers), to
@@ -142,15 +144,16 @@ def assign_cbsas(
         set(result.loc[~result["cbsa_complete"] & (result["cbsa_name"] != ""), "cbsa_name"])
     ):
         log.info(
-            "%s: %s spans other states; measured with their tracts (cross-state CBSAs)",
+            "%s: %s spans other states; measured with their units (cross-state CBSAs)",
             source,
             name,
         )
     outside = int((result["cbsa_geoid"] == "").sum())
     log.info(
-        "%s: %d tract(s) in %d CBSA(s), %d outside any CBSA (delineation %d)",
+        "%s: %d %s(s) in %d CBSA(s), %d outside any CBSA (delineation %d)",
         source,
         len(result) - outside,
+        unit_label(result),
         result.loc[result["cbsa_geoid"] != "", "cbsa_geoid"].nunique(),
         outside,
         vintage,

@@ -353,7 +353,9 @@ def table_specs() -> dict[str, TableSpec]:
     index_fields = {
         "geography_level": _level(levels),
         "unit_level": _field(
-            "string", "the units the index is computed over, e.g. `tract`", required=True
+            "string",
+            "the units the index is computed over: `tract` or `block_group`",
+            required=True,
         ),
         "index": _field(
             "string",

@@ -1,4 +1,5 @@
-"""The normalisation stage: one tidy tract table per state and ACS year."""
+"""The normalisation stage: one tidy table of units (tracts, or block groups) per state and
+ACS year."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 
 import geopandas as gpd
 
-from .acs import read_acs_tracts
+from .acs import read_acs_units
 from .config import boundary_vintage, cbsa_delineation_vintage, tract_crosswalk_for
-from .geography import assign_towns, attach_tract_geometry, read_boundaries, read_tract_crosswalk
+from .geography import assign_towns, attach_unit_geometry, read_boundaries, read_tract_crosswalk
 from .paths import acs_layout, boundary_layout, delineation_layout, mirror_file
 from .regions import (
     assign_cbsas,
@@ -19,10 +20,11 @@ from .regions import (
     read_cbsa_delineation,
     read_planning_regions,
 )
+from .units import TRACT, UnitLevel, unit_level
 
 log = logging.getLogger(__name__)
 
-#: Leading identifier columns of the tract table, in order.
+#: Leading identifier columns of the unit table, in order.
 ID_COLUMNS = [
     "year",
     "geography_level",
@@ -38,11 +40,11 @@ ID_COLUMNS = [
 ]
 
 
-def build_tract_table(
+def build_unit_table(
     *,
     year: int,
     acs_path: str | Path,
-    tract_boundaries_path: str | Path,
+    unit_boundaries_path: str | Path,
     town_boundaries_path: str | Path,
     crs: str,
     crosswalk_path: str | Path | None = None,
@@ -53,15 +55,20 @@ def build_tract_table(
     run_states: list[str] | None = None,
     planning_regions_path: str | Path | None = None,
     planning_regions_spec: dict | None = None,
+    unit: UnitLevel | str = TRACT,
 ) -> gpd.GeoDataFrame:
-    """Join the ACS tract table to tract polygons and towns, in the projected ``crs``.
+    """Join the ACS table of ``unit``s (tracts or block groups) to their polygons and towns,
+    in the projected ``crs``.
 
-    With ``state``, every ACS tract must be of that state (a file under the wrong name
+    With ``state``, every ACS unit must be of that state (a file under the wrong name
     would otherwise be measured as another state)."""
-    tracts = read_acs_tracts(acs_path, year=year)
-    if state is not None and not (tracts["state_fips"] == state).all():
-        found = sorted(set(tracts["state_fips"]))
-        raise ValueError(f"{acs_path}: expected tracts of state {state}, found states {found}")
+    unit = unit_level(unit)
+    units = read_acs_units(acs_path, year=year, unit=unit)
+    if state is not None and not (units["state_fips"] == state).all():
+        found = sorted(set(units["state_fips"]))
+        raise ValueError(
+            f"{acs_path}: expected {unit.label}s of state {state}, found states {found}"
+        )
     crosswalk = None
     if crosswalk_spec is not None:
         if crosswalk_path is None:
@@ -71,9 +78,9 @@ def build_tract_table(
             boundary_geoid_column=crosswalk_spec["boundary_geoid_column"],
             acs_geoid_column=crosswalk_spec["acs_geoid_column"],
         )
-    boundaries = read_boundaries(tract_boundaries_path, "tract")
-    with_shapes = attach_tract_geometry(
-        tracts, boundaries, crosswalk=crosswalk, source=str(tract_boundaries_path)
+    boundaries = read_boundaries(unit_boundaries_path, unit.boundary_layer)
+    with_shapes = attach_unit_geometry(
+        units, boundaries, crosswalk=crosswalk, unit=unit, source=str(unit_boundaries_path)
     )
     towns = read_boundaries(town_boundaries_path, "cousub")
     result = assign_towns(with_shapes, towns, crs=crs, source=str(town_boundaries_path))
@@ -97,8 +104,9 @@ def build_tract_table(
     ordered = ID_COLUMNS + [c for c in result.columns if c not in ID_COLUMNS]
     result = result[ordered].sort_values("geoid", ignore_index=True)
     log.info(
-        "%d tracts in %d counties and %d towns; population %d",
+        "%d %ss in %d counties and %d towns; population %d",
         len(result),
+        unit.label,
         result["county_geoid"].nunique(),
         result["town_geoid"].nunique(),
         int(result["total"].sum()),
@@ -106,12 +114,14 @@ def build_tract_table(
     return result
 
 
-def build_tract_table_from_layout(
+def build_unit_table_from_layout(
     raw_root: str | Path, config: Mapping[str, Any], *, state: str, year: int
 ) -> gpd.GeoDataFrame:
-    """The tract table of one state-year from a folder in the raw-input layout (a mirror,
-    or ``resources/``), with the inputs and settings the pipeline would use for ``config``
-    (validated, defaults filled). For notebooks, tests and benchmarks."""
+    """The unit table (config ``unit_level``) of one state-year from a folder in the
+    raw-input layout (a mirror, or ``resources/``), with the inputs and settings the pipeline
+    would use for ``config`` (validated, defaults filled). For notebooks, tests and
+    benchmarks."""
+    unit = unit_level(config["unit_level"])
     root = Path(raw_root)
 
     def layout_file(candidates: list[str]) -> Path:
@@ -121,14 +131,15 @@ def build_tract_table_from_layout(
         vintage = boundary_vintage(config, year, layer)
         return [boundary_layout(vintage, state, layer, ext) for ext in ("zip", "geojson")]
 
-    crosswalk = tract_crosswalk_for(config, state, year)
+    crosswalk = tract_crosswalk_for(config, state, year, unit.boundary_layer)
     regions = config["planning_regions"].get(state)
     delineation = cbsa_delineation_vintage(config, year)
-    return build_tract_table(
+    return build_unit_table(
         year=year,
         state=state,
-        acs_path=layout_file([acs_layout(year, state)]),
-        tract_boundaries_path=layout_file(boundary_candidates("tract")),
+        unit=unit,
+        acs_path=layout_file([acs_layout(year, state, unit)]),
+        unit_boundaries_path=layout_file(boundary_candidates(unit.boundary_layer)),
         town_boundaries_path=layout_file(boundary_candidates("cousub")),
         crs=config["crs"],
         crosswalk_path=layout_file([crosswalk["path"]]) if crosswalk else None,

@@ -30,7 +30,12 @@ class Vintage:
     boundary_vintage: int
     name_separator: str
     tables: frozenset[str]
+    block_group_tables: frozenset[str]
     county_equivalents: tuple[tuple[str, str], ...]
+
+    def tables_for(self, unit_level: str) -> frozenset[str]:
+        """The tables the release publishes for ``unit_level`` ("tract", "block_group")."""
+        return self.tables if unit_level == "tract" else self.block_group_tables
 
     def county_equivalent(self, state: str) -> str:
         """What a state's county part of a GEOID is this year: "counties" unless the table
@@ -45,7 +50,8 @@ class BoundaryLayout:
 
 
 @dataclasses.dataclass(frozen=True)
-class TractRelationships:
+class RelationshipFile:
+    unit_level: str
     source_decade: int
     target_decade: int
     path: str
@@ -56,7 +62,7 @@ class TractRelationships:
 class VintageTable:
     years: tuple[Vintage, ...]
     boundary_layouts: tuple[BoundaryLayout, ...]
-    tract_relationships: tuple[TractRelationships, ...]
+    relationship_files: tuple[RelationshipFile, ...]
 
 
 def _check(document: Any, source: str, schema_path: Path | None) -> None:
@@ -90,6 +96,7 @@ def load_table(
                 boundary_vintage=int(row["boundary_vintage"]),
                 name_separator=str(row["name_separator"]),
                 tables=frozenset(row["tables"]),
+                block_group_tables=frozenset(row["block_group_tables"]),
                 county_equivalents=tuple(sorted(row["county_equivalents"].items())),
             )
             for row in document["years"]
@@ -98,9 +105,7 @@ def load_table(
             BoundaryLayout(int(row["first_vintage"]), str(row["path"]))
             for row in sorted(document["boundary_layouts"], key=lambda r: r["first_vintage"])
         ),
-        tract_relationships=tuple(
-            TractRelationships(**row) for row in document["tract_relationships"]
-        ),
+        relationship_files=tuple(RelationshipFile(**row) for row in document["relationship_files"]),
     )
 
 
@@ -154,13 +159,20 @@ def boundary_layout(boundary_vintage: int) -> str:
     return layouts[-1].path
 
 
-def tract_relationships(source_decade: int, target_decade: int) -> TractRelationships:
-    """The Census relationship file from one census's tracts to another's."""
-    for entry in table().tract_relationships:
-        if (entry.source_decade, entry.target_decade) == (source_decade, target_decade):
+def relationship_file(
+    source_decade: int, target_decade: int, unit_level: str = "tract"
+) -> RelationshipFile:
+    """The Census relationship file from one census's units (tracts or block groups) to
+    another's."""
+    for entry in table().relationship_files:
+        if (entry.unit_level, entry.source_decade, entry.target_decade) == (
+            unit_level,
+            source_decade,
+            target_decade,
+        ):
             return entry
     raise ValueError(
-        f"no tract relationship file from {source_decade} to {target_decade} tracts in "
+        f"no {unit_level} relationship file from {source_decade} to {target_decade} in "
         f"{TABLE_PATH.name}"
     )
 

@@ -1,14 +1,16 @@
-"""Snakemake script: raw ACS table and boundaries -> tidy tract GeoParquet."""
+"""Snakemake script: raw ACS table and boundaries -> tidy GeoParquet of tracts or block
+groups."""
 
 from housing_segregation.logs import log_to
-from housing_segregation.tracts import build_tract_table
+from housing_segregation.tracts import build_unit_table
 
 log_to(snakemake.log[0])
-tracts = build_tract_table(
+units = build_unit_table(
     year=int(snakemake.wildcards.year),
     state=snakemake.wildcards.state,
+    unit=snakemake.params.unit_level,
     acs_path=snakemake.input.acs,
-    tract_boundaries_path=snakemake.input.tract_boundaries,
+    unit_boundaries_path=snakemake.input.unit_boundaries,
     town_boundaries_path=snakemake.input.town_boundaries,
     crs=snakemake.params.crs,
     crosswalk_path=snakemake.input.get("crosswalk"),
@@ -19,4 +21,4 @@ tracts = build_tract_table(
     planning_regions_path=snakemake.input.get("planning_regions"),
     planning_regions_spec=snakemake.params.planning_regions,
 )
-tracts.to_parquet(snakemake.output.tracts, index=False)
+units.to_parquet(snakemake.output.table, index=False)
