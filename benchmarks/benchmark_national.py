@@ -4,6 +4,8 @@ Run from the repository root (after `make test` or `make run` has built .venv):
 
     .venv/bin/python benchmarks/benchmark_national.py --national            # the nation, per state
     .venv/bin/python benchmarks/benchmark_national.py --national --no-inference
+    .venv/bin/python benchmarks/benchmark_national.py --national --no-inference \
+        --unit-level block_group                                            # 242,000 block groups
     .venv/bin/python benchmarks/benchmark_national.py                       # 2k..20k units
     .venv/bin/python benchmarks/benchmark_national.py --sizes 2000 5000 10000 --threads 1
     .venv/bin/python benchmarks/benchmark_national.py --sizes 2000 5000 --draws 50
@@ -42,7 +44,9 @@ tracts of about 4,000 people with ACS-like margins of error, race and poverty co
 cluster in space, and centroids and areas in metres (dense cores, sparse edges). A run of
 `n` units measures the first `n` tracts of the nation with its states in a seeded random
 order: a random set of whole states, the last one cut short, as a user measuring part of the
-country would.
+country would. With ``--unit-level block_group`` the same geography is built of 242,000 block
+groups of about 1,400 people (largest CBSA 15,000, largest state about 26,000; see
+:data:`SHAPES`).
 
 Only the timings of this one run on this machine are printed; the targets are those of the
 issue (the whole nation under 10 minutes on 2 cores and under 2 GB peak).
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import io
 import json
 import os
@@ -86,7 +91,6 @@ MINIMUM_UNITS = {"state": 2, "county": 2, "planning_region": 2, "cbsa": 2, "town
 YEAR = 2023
 
 #: The issue's targets for the whole nation.
-NATIONAL_UNITS = 85_000
 TARGET_SECONDS = 600
 TARGET_MB = 2048
 
@@ -99,11 +103,34 @@ STATE_SHAPE = (
     190, 180, 170,
 )  # fmt: skip
 CBSAS = 930
-LARGEST_CBSA = 4500
 CBSA_SHARE = 0.94
-RURAL_TRACTS_PER_COUNTY = 4
-LARGEST_COUNTY = 2500
-TRACTS_PER_TOWN = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class NationalShape:
+    """The real shape of the nation's units, as the synthetic geography copies it."""
+
+    unit_level: str
+    units: int  # in the nation
+    largest_cbsa: int
+    largest_county: int
+    rural_units_per_county: int
+    units_per_town: int
+    people_per_unit: int
+    metro_spread: float  # metres per √unit from a CBSA's core
+    rural_spread: float
+
+
+#: Tracts: 85,000 (84,400 in 2020), the largest CBSA 4,500 (New York's, about 4,600), Los
+#: Angeles County about 2,500. Block groups: 242,000 (242,335 in 2020) of about 1,400 people,
+#: the largest CBSA 15,000 (the issue's figure), Los Angeles County about 6,600; a unit's
+#: side shrinks with √(people per unit).
+SHAPES = {
+    "tract": NationalShape("tract", 85_000, 4_500, 2_500, 4, 5, 4_000, 700.0, 3000.0),
+    "block_group": NationalShape(
+        "block_group", 242_000, 15_000, 7_000, 11, 14, 1_400, 415.0, 1780.0
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,18 +152,18 @@ def _split(total: int, parts: int, rng: np.random.Generator, sigma: float, cap: 
     return [int(s) for s in sizes if s > 0]
 
 
-def _cbsa_sizes(state_sizes: list[int], rng: np.random.Generator) -> list[list[int]]:
-    """CBSA sizes per state: ~930 lognormal areas over 94% of tracts, the largest 4,500."""
+def _cbsa_sizes(state_sizes: list[int], rng: np.random.Generator, largest: int) -> list[list[int]]:
+    """CBSA sizes per state: ~930 lognormal areas over 94% of units, the largest ``largest``."""
     in_cbsas = [round(size * CBSA_SHARE) for size in state_sizes]
     total = sum(in_cbsas)
     counts = [max(1, round(CBSAS * size / total)) for size in in_cbsas]
     per_state = []
     for state, (size, count) in enumerate(zip(in_cbsas, counts, strict=True)):
         if state == 0:  # the largest state holds the largest CBSA
-            rest = _split(size - LARGEST_CBSA, count - 1, rng, 1.5, LARGEST_CBSA)
-            per_state.append([LARGEST_CBSA, *rest])
+            rest = _split(size - largest, count - 1, rng, 1.5, largest)
+            per_state.append([largest, *rest])
         else:
-            per_state.append(_split(size, count, rng, 1.5, LARGEST_CBSA))
+            per_state.append(_split(size, count, rng, 1.5, largest))
     return per_state
 
 
@@ -150,18 +177,22 @@ def _place(n: int, centre: np.ndarray, rng: np.random.Generator, spread: float):
     return xy, area * rng.lognormal(0.0, 0.4, n)
 
 
-def synthetic_national_tracts(n_units: int = NATIONAL_UNITS, seed: int = 20231127) -> pd.DataFrame:
-    """A SYNTHETIC national tract table in the shape compute_indices reads (see module
-    docstring): ids of every level, counts and MOEs of every part, x/y centroids and areas
-    in metres. States come in a seeded random order; take a prefix for fewer units."""
+def synthetic_national_tracts(
+    n_units: int | None = None, seed: int = 20231127, shape: NationalShape = SHAPES["tract"]
+) -> pd.DataFrame:
+    """A SYNTHETIC national table of tracts (or block groups: ``shape``) in the shape
+    compute_indices reads (see module docstring): ids of every level, counts and MOEs of
+    every part, x/y centroids and areas in metres. States come in a seeded random order; take
+    a prefix for fewer units."""
+    n_units = n_units or shape.units
     rng = np.random.default_rng(seed)
-    shape = np.array(STATE_SHAPE, dtype=float)
-    state_sizes = np.maximum(2, np.round(shape / shape.sum() * n_units)).astype(int)
+    relative = np.array(STATE_SHAPE, dtype=float)
+    state_sizes = np.maximum(2, np.round(relative / relative.sum() * n_units)).astype(int)
     state_sizes[0] += n_units - state_sizes.sum()
     rows = []  # (state, county, cbsa or -1, town) per tract, plus geometry
     xy_parts, area_parts = [], []
     county_number = town_number = cbsa_number = 0
-    for state, cbsas in enumerate(_cbsa_sizes(list(state_sizes), rng)):
+    for state, cbsas in enumerate(_cbsa_sizes(list(state_sizes), rng, shape.largest_cbsa)):
         state_centre = rng.uniform(0, 4.5e6, 2)
         rural = int(state_sizes[state]) - sum(cbsas)
         pieces = [(size, cbsa_number + k) for k, size in enumerate(cbsas)]
@@ -170,18 +201,18 @@ def synthetic_national_tracts(n_units: int = NATIONAL_UNITS, seed: int = 2023112
             pieces.append((rural, -1))
         for size, cbsa in pieces:
             centre = state_centre + rng.normal(0, 1.5e5, 2)
-            spread = 700.0 if cbsa >= 0 else 3000.0  # metres per √tract from the core
+            spread = shape.metro_spread if cbsa >= 0 else shape.rural_spread
             xy, area = _place(size, centre, rng, spread)
             order = np.lexsort((np.arctan2(*(xy - centre).T), np.hypot(*(xy - centre).T) // 2e4))
             xy, area = xy[order], area[order]  # counties and towns are contiguous rings
             xy_parts.append(xy)
             area_parts.append(area)
             # A metro spans a few large counties (~√n/3), the rural rest many small ones.
-            n_counties = np.sqrt(size) / 3 if cbsa >= 0 else size / RURAL_TRACTS_PER_COUNTY
-            counties = _split(size, round(n_counties), rng, 1.0, LARGEST_COUNTY)
+            n_counties = np.sqrt(size) / 3 if cbsa >= 0 else size / shape.rural_units_per_county
+            counties = _split(size, round(n_counties), rng, 1.0, shape.largest_county)
             for county_size in counties:
-                for town_size in _split(county_size, round(county_size / TRACTS_PER_TOWN), rng,
-                                        0.8, county_size):  # fmt: skip
+                for town_size in _split(county_size, round(county_size / shape.units_per_town),
+                                        rng, 0.8, county_size):  # fmt: skip
                     rows += [(state, county_number, cbsa, town_number)] * town_size
                     town_number += 1
                 county_number += 1
@@ -191,9 +222,9 @@ def synthetic_national_tracts(n_units: int = NATIONAL_UNITS, seed: int = 2023112
     frame = pd.DataFrame(
         {
             "year": YEAR,
-            "geography_level": "tract",
+            "geography_level": shape.unit_level,
             "geoid": [f"S{i:011d}" for i in range(n)],
-            "name": [f"Synthetic tract {i}" for i in range(n)],
+            "name": [f"Synthetic {shape.unit_level} {i}" for i in range(n)],
             "state_fips": [f"{s:02d}" for s in ids[:, 0]],
             "state_name": [f"Synthetic state {s}" for s in ids[:, 0]],
             "county_geoid": [f"C{c:05d}" for c in ids[:, 1]],
@@ -210,7 +241,7 @@ def synthetic_national_tracts(n_units: int = NATIONAL_UNITS, seed: int = 2023112
             "area_m2": area,
         }
     )
-    frame = pd.concat([frame, _synthetic_counts(ids, xy, rng)], axis=1)
+    frame = pd.concat([frame, _synthetic_counts(ids, xy, rng, shape.people_per_unit)], axis=1)
     # States in a random order, so that a prefix is a random set of whole states.
     order = rng.permutation(len(STATE_SHAPE))
     rank = np.empty_like(order)
@@ -224,11 +255,13 @@ def _moe(counts: np.ndarray) -> np.ndarray:
     return np.round(12 + 7.5 * np.sqrt(counts))
 
 
-def _synthetic_counts(ids: np.ndarray, xy: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Race and poverty parts with MOEs: tract totals ~4,000 (0.5% empty), shares that
+def _synthetic_counts(
+    ids: np.ndarray, xy: np.ndarray, rng: np.random.Generator, people: int
+) -> pd.DataFrame:
+    """Race and poverty parts with MOEs: unit totals ~``people`` (0.5% empty), shares that
     cluster around a few enclave points per CBSA, poverty tied to the minority share."""
     n = len(ids)
-    total = rng.negative_binomial(7, 7 / (7 + 4000), n).astype(float)
+    total = rng.negative_binomial(7, 7 / (7 + people), n).astype(float)
     total[rng.random(n) < 0.005] = 0
     # Enclaves: each area (CBSA, or rural county) gets two centres; nearness raises the
     # Black and Hispanic shares, a third centre the Asian share.
@@ -296,7 +329,7 @@ def measure(tracts: pd.DataFrame, draws: int, threads: int, inference: bool = Tr
             tracts,
             groups=GROUPS,
             reference_group=REFERENCE_GROUP,
-            unit_level="tract",
+            unit_level=str(tracts["geography_level"].iloc[0]),
             minimum_units=MINIMUM_UNITS,
             draws=draws,
             interval_level=0.9,
@@ -329,13 +362,14 @@ def worker(
     single: bool,
     state: tuple[Path, str] | None = None,
     inference: bool = True,
+    shape: NationalShape = SHAPES["tract"],
 ) -> dict:
     if state is not None:  # one state of a saved national table, as one pipeline job
         path, fips = state
         tracts = pd.read_parquet(path, filters=[("state_fips", "==", fips)])
         tracts = tracts.reset_index(drop=True)
     else:
-        tracts = synthetic_national_tracts(national)
+        tracts = synthetic_national_tracts(national, shape=shape)
         tracts = one_area(tracts, units) if single else tracts.iloc[:units].reset_index(drop=True)
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     profiler = cProfile.Profile() if profile else None
@@ -367,6 +401,7 @@ def run_size(units: int, args, single: bool = False, state: str | None = None) -
     command = [
         sys.executable, __file__, "--worker", str(units), "--draws", str(args.draws),
         "--threads", str(args.threads), "--national-units", str(args.national_units),
+        "--unit-level", args.unit_level,
     ]  # fmt: skip
     if args.no_inference:
         command.append("--no-inference")
@@ -438,7 +473,7 @@ def report(results: list[dict], areas: list[dict], args) -> None:
     if len(results) < 2:
         return
     units = [r["units"] for r in results]
-    sizes = area_sizes(synthetic_national_tracts(args.national_units))
+    sizes = area_sizes(synthetic_national_tracts(args.national_units, shape=args.shape))
     q = float(np.sum(np.square(sizes, dtype=float)))
     print(f"{args.national_units:,} units: {len(sizes)} areas, largest {max(sizes):,}, "
           f"Σn² {q / 1e6:.0f} M (target {TARGET_SECONDS} s)")  # fmt: skip
@@ -463,7 +498,7 @@ def run_national(args) -> None:
     once)."""
     with tempfile.TemporaryDirectory() as scratch:
         args.table = Path(scratch) / "national.parquet"
-        national = synthetic_national_tracts(args.national_units)
+        national = synthetic_national_tracts(args.national_units, shape=args.shape)
         national.to_parquet(args.table)
         states = national["state_fips"].value_counts().index.tolist()  # largest first
         sizes = area_sizes(national)
@@ -507,7 +542,13 @@ def main() -> None:
                         help="units (tracts) per run, each in a fresh process")  # fmt: skip
     parser.add_argument("--draws", type=int, default=DRAWS, help="Monte Carlo draws")
     parser.add_argument("--threads", type=int, default=2, help="inference threads")
-    parser.add_argument("--national-units", type=int, default=NATIONAL_UNITS)
+    parser.add_argument(
+        "--unit-level", choices=sorted(SHAPES), default="tract",
+        help="the units of the synthetic nation: tracts, or block groups (242,000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--national-units", type=int, help="units in the nation (default: the unit level's)"
+    )
     parser.add_argument(
         "--profile", type=int, metavar="UNITS",
         help="cProfile one run of this many units and print the top functions",
@@ -531,11 +572,13 @@ def main() -> None:
     parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--single-area", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.shape = SHAPES[args.unit_level]
+    args.national_units = args.national_units or args.shape.units
     if args.worker is not None:
         state = (args.table, args.state) if args.state else None
         result = worker(args.worker, args.draws, args.threads, args.national_units,
                         args.profile_file, args.single_area, state,
-                        not args.no_inference)  # fmt: skip
+                        not args.no_inference, args.shape)  # fmt: skip
         print(json.dumps(result))
         return
     if args.national:
@@ -544,7 +587,7 @@ def main() -> None:
     inference = "no inference" if args.no_inference else f"inference {INFERENCE}"
     print(f"numpy {np.__version__}; {args.draws} draws, radii {RADII}, {inference} on "
           f"{args.threads} thread(s), BLAS on 1 thread; SYNTHETIC national geography of "
-          f"{args.national_units:,} tracts")  # fmt: skip
+          f"{args.national_units:,} {args.unit_level.replace('_', ' ')}s")  # fmt: skip
     if args.national:
         run_national(args)
         return

@@ -145,6 +145,28 @@ def test_dry_run_without_mirror_plans_the_downloads(tmp_path_factory):
     assert relationships in harmonise_inputs(workdir, "--config", "years=[2019,2023]")
 
 
+def test_block_group_runs_plan_their_own_downloads_and_time_series(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "dry-block-groups")
+    config = ("--config", "years=[2019,2023]", "unit_level=block_group")
+    fetch_only = snakemake(workdir, "--dry-run", "download", *config)
+    assert fetch_only.returncode == 0, fetch_only.stderr
+    # Block groups beside the tracts that R/ECAPs and subsidized housing keep using.
+    for layout in ("census-api/acs5_2019_block_group_state09.json",
+                   "census-api/acs5_2023_tract_state09.json",
+                   "boundaries/cb_2019_09_bg_500k.zip", "boundaries/cb_2020_09_bg_500k.zip",
+                   "census-rel2020/tab20_blkgrp20_blkgrp10_natl.txt"):  # fmt: skip
+        assert f"resources/{layout}" in fetch_only.stdout, layout
+    assert "tab20_tract20_tract10_natl.txt" not in fetch_only.stdout
+    # The cross-state CBSA listing that `download` plans names the version.
+    version = re.search(r"results/(acs[^/\s]+)/", fetch_only.stdout)[1]
+    target = f"results/{version}/data/harmonised/block_groups_09_2019.parquet"
+    planned = snakemake(workdir, "--dry-run", target, *config)
+    assert planned.returncode == 0, planned.stderr
+    job = planned.stdout.split("rule harmonise_units:")[1].split("output:")[0]
+    assert "tab20_blkgrp20_blkgrp10_natl.txt" in job
+    assert f"results/{version}/data/block_groups_09_2023.parquet" in job
+
+
 def link_mirror(source: Path, mirror: Path) -> None:
     """A mirror of ``source`` made of symbolic links, to add files to."""
     for path in source.rglob("*"):
