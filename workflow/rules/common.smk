@@ -80,7 +80,9 @@ wildcard_constraints:
     vintage=r"\d{4}",
     state=r"\d{2}",
     cbsa=r"\d{5}",
-    layer="|".join([*(level.boundary_layer for level in UNIT_LEVELS.values()), "cousub"]),
+    layer="|".join(
+        [*(level.boundary_layer for level in UNIT_LEVELS.values()), "cousub"]
+    ),
     unit_level="|".join(UNIT_LEVELS),
     scenario=r"[a-z][a-z0-9_]*",
     sweep=r"[a-z][a-z0-9_]*",
@@ -620,7 +622,8 @@ def recap_thresholds(wildcards):
 
 def acs_api_variables(wildcards):
     """The API variables, as a param so that changing the list downloads the tables again.
-    The year's release must publish every table for the units (the vintage table says)."""
+    The year's release must publish every table for the units (the vintage table says).
+    """
     return api_variables(int(wildcards.year), unit_level(wildcards.unit_level))
 
 
