@@ -449,6 +449,10 @@ def test_smoke_on_connecticut_tracts_with_synthetic_outcome(ct_tracts_2023, tmp_
     assert np.isfinite(counterfactual[["fitted_units", "counterfactual_units"]]).all().all()
     write_siting_summary(results, tmp_path / "summary.txt")
     assert "synthetic_program_a" in (tmp_path / "summary.txt").read_text(encoding="utf-8")
+    # As the pipeline writes it, the fit table names the state and year: so does the title.
+    stated = results._replace(fit=results.fit.assign(year=2023, geography_id="09"))
+    title = siting_summary(stated).splitlines()[0]
+    assert title.endswith("per tract: state 09, ACS 2019-2023 tracts")
 
     # Town fixed effects with HC1: single-tract towns are not identifiable and are dropped.
     towns = fit_siting_models(

@@ -1028,8 +1028,15 @@ def _p(value: float) -> str:
 def siting_summary(results: SitingResults) -> str:
     """A plain-text report of :func:`fit_siting_models`: per program the fit statistics, the
     coefficients as IRRs with 95 % intervals, the dropped tracts and levels, and observed,
-    fitted and counterfactual units by region."""
-    lines = ["Siting model of subsidized housing units per tract", "=" * 51, "", _READING, ""]
+    fitted and counterfactual units by region; in the title, the state and ACS year the
+    models were fitted to, where the fit table carries them (the pipeline's does)."""
+    title = "Siting model of subsidized housing units per tract"
+    fit_table = results.fit
+    if {"geography_id", "year"} <= set(fit_table.columns) and len(fit_table):
+        first = fit_table.iloc[0]
+        year = int(first["year"])
+        title += f": state {first['geography_id']}, ACS {year - 4}-{year} tracts"
+    lines = [title, "=" * len(title), "", _READING, ""]
     for _, fit in results.fit.iterrows():
         program = fit["program"]
         title = f"Program: {program} ({fit['family'].replace('_', ' ')}, outcome {fit['outcome']})"
