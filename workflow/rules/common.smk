@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from housing_segregation import hud, paths, vintages
 from housing_segregation.units import TRACT, UNIT_LEVELS, unit_level
 from housing_segregation.acs import api_variables
+from housing_segregation.download import BOUNDARY_LAYERS
 from housing_segregation.captions import (
     figure_files,
     figure_subcategory,
@@ -80,9 +81,7 @@ wildcard_constraints:
     vintage=r"\d{4}",
     state=r"\d{2}",
     cbsa=r"\d{5}",
-    layer="|".join(
-        [*(level.boundary_layer for level in UNIT_LEVELS.values()), "cousub"]
-    ),
+    layer="|".join(sorted(BOUNDARY_LAYERS)),
     unit_level="|".join(UNIT_LEVELS),
     scenario=r"[a-z][a-z0-9_]*",
     sweep=r"[a-z][a-z0-9_]*",
