@@ -12,12 +12,12 @@ Run from the repository root (after `make test` or `make run` has built .venv):
     .venv/bin/python benchmarks/benchmark_national.py --profile 10000       # cProfile one size
 
 `--national` runs the stage as the pipeline does: one job per state (a fresh process that
-reads its state's rows of the saved synthetic table and calls compute_indices), `--jobs`
-(2) at a time, largest states first. It prints each job, the whole stage's wall time (the
-figure for the issue's target: the nation under 10 minutes on 2 cores), the CPU time, the
-largest job's peak memory and the sum of the `--jobs` largest peaks (what can be resident
-at once; target 2 GB), and a fit of a job's CPU time, a·units + b·Σ(units per area)², to
-size other runs. The other modes measure growth within one process:
+reads its state's table, saved apart as the pipeline saves each state's, and calls
+compute_indices), `--jobs` (2) at a time, largest states first. It prints each job, the
+whole stage's wall time (the figure for the issue's target: the nation under 10 minutes on
+2 cores), the CPU time, the largest job's peak memory and the sum of the `--jobs` largest
+peaks (what can be resident at once; target 2 GB), and a fit of a job's CPU time, a·units
++ b·Σ(units per area)², to size other runs. The other modes measure growth within one process:
 
 What each run measures: one call of `housing_segregation.measure.compute_indices`, as
 workflow/scripts/compute_indices.py makes it (BLAS on one thread, `threads` for the
@@ -27,7 +27,7 @@ indices at three radii, the distance-decay and geometric indices, bias-corrected
 random-allocation test, and Monte Carlo intervals over `--draws` replicates (200 by default).
 Each size runs in a fresh subprocess; it prints the wall time of compute_indices alone, its
 CPU time (all threads; well below wall time means other work shared the cores), the
-process's peak resident memory (`ru_maxrss`, which includes Python, the libraries and the
+process's peak resident memory (VmHWM, which includes Python, the libraries and the
 synthetic table), and the number of areas and of index rows. Then, by default, it times one
 area alone at `--area-sizes` units (the largest state's first tracts, only the state level
 measured), the cost of a large area's n × n work (distance decay and clustering). It fits
@@ -353,6 +353,19 @@ def one_area(national: pd.DataFrame, units: int) -> pd.DataFrame:
     return tracts
 
 
+def peak_resident_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM starts afresh at exec; ru_maxrss
+    does not (a job started by this script would carry the script's own peak)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(
     units: int,
     draws: int,
@@ -364,14 +377,13 @@ def worker(
     inference: bool = True,
     shape: NationalShape = SHAPES["tract"],
 ) -> dict:
-    if state is not None:  # one state of a saved national table, as one pipeline job
-        path, fips = state
-        tracts = pd.read_parquet(path, filters=[("state_fips", "==", fips)])
-        tracts = tracts.reset_index(drop=True)
+    if state is not None:  # one state's saved table, as one pipeline job reads its own
+        directory, fips = state
+        tracts = pd.read_parquet(directory / f"{fips}.parquet").reset_index(drop=True)
     else:
         tracts = synthetic_national_tracts(national, shape=shape)
         tracts = one_area(tracts, units) if single else tracts.iloc[:units].reset_index(drop=True)
-    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline_mb = peak_resident_mb()
     profiler = cProfile.Profile() if profile else None
     cpu = time.process_time()
     start = time.perf_counter()
@@ -388,7 +400,7 @@ def worker(
         "units": len(tracts),
         "seconds": seconds,
         "cpu_seconds": cpu,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_resident_mb(),
         "baseline_mb": baseline_mb,
         "areas": len(sizes),
         "largest_area": max(sizes),
@@ -497,10 +509,11 @@ def run_national(args) -> None:
     process's peak and the sum of the ``--jobs`` largest peaks (a bound on what runs at
     once)."""
     with tempfile.TemporaryDirectory() as scratch:
-        args.table = Path(scratch) / "national.parquet"
+        args.table = Path(scratch)
         national = synthetic_national_tracts(args.national_units, shape=args.shape)
-        national.to_parquet(args.table)
         states = national["state_fips"].value_counts().index.tolist()  # largest first
+        for fips, rows in national.groupby("state_fips"):
+            rows.to_parquet(args.table / f"{fips}.parquet")
         sizes = area_sizes(national)
         del national
         start = time.perf_counter()

@@ -389,6 +389,12 @@ def test_group_exceeding_total_is_rejected():
     # g + o = 4 > t = 3 in the first unit.
     with pytest.raises(ValueError, match=r"^group and other: together exceed total"):
         interaction([2, 1], [2, 0], [3, 5])
+    # Simulated parts and totals kept in single precision differ by a few of its ulps
+    # (1.2e-7 relative): that is rounding, not an error; 1e-5 is an error.
+    total = 3000.0
+    assert isolation([total * (1 + 2.4e-7), 1], [total, 5]) > 0
+    with pytest.raises(ValueError, match=r"^group: exceeds total"):
+        isolation([total * (1 + 1e-5), 1], [total, 5])
 
 
 @pytest.mark.parametrize(
@@ -851,6 +857,8 @@ def test_blocks_of_draws_change_no_value(monkeypatch, block_cells):
         "decomposition": lambda: mutual_information_decomposition(table, clusters),
         "multigroup together": lambda: multigroup_indices(table, clusters),
         "together": lambda: single_group_indices(group, total - group, total),
+        # A universe shared by the first batch axis (broadcast, as measure passes it).
+        "shared universe": lambda: single_group_indices(group, total - group, total.max(axis=0)),
     }
     whole = {name: call() for name, call in calls.items()}
     monkeypatch.setattr(indices, "BLOCK_CELLS", block_cells)

@@ -58,10 +58,10 @@ from .indices import (
     Array,
     Index,
     _aligned,
-    _exceeds,
     _finish,
     _group_in_total,
     _ratio,
+    _sum_exceeds,
 )
 from .spatial import DecayProximity, decay_proximity
 
@@ -205,7 +205,7 @@ def _group_and_other(
         c = _aligned(group=group, other=other)
         return c["group"], c["other"]
     c = _aligned(group=group, other=other, total=total)
-    if _exceeds(c["group"] + c["other"], c["total"]):
+    if _sum_exceeds(c["group"], c["other"], c["total"]):
         raise ValueError("group and other: together exceed total in some unit")
     return c["group"], c["other"], c["total"]
 
@@ -535,8 +535,72 @@ def relative_clustering(
 # --------------------------------------------------------------------------------------------
 
 
+def _precisions(g: Array, single_from: int | None) -> list[tuple[slice, type]]:
+    """The batch positions (slices of the second-to-last axis) computed in double and in
+    single precision."""
+    if single_from is None:
+        return [(slice(None), np.float64)]
+    if g.ndim < 2 or not 0 <= single_from <= g.shape[-2]:
+        raise ValueError(
+            f"single_precision_from: {single_from} is not a position on the batch axis of "
+            f"counts of shape {g.shape}"
+        )
+    parts = [(slice(0, single_from), np.float64), (slice(single_from, None), np.float32)]
+    return [(batch, dtype) for batch, dtype in parts if batch.stop != batch.start]
+
+
+class _ProductPart:
+    """The batch positions ``batch`` of :func:`proximity_indices`'s counts, multiplied by c
+    in ``dtype``: each block of c gives this part's sums over the block's units."""
+
+    def __init__(self, batch: slice, dtype: type, g: Array, o: Array, counts: list[Array]):
+        def take(values: Array) -> Array:  # counts shared by the whole batch stay whole
+            return values[..., batch, :] if values.ndim >= 2 else values
+
+        self.batch, self.dtype = batch, dtype
+        self.g, self.o = take(g), take(o)
+        self.shapes = [take(values).shape[:-1] for values in counts]
+        n_units = g.shape[-1]
+        self.flat = [
+            np.ascontiguousarray(take(values).reshape(-1, n_units), dtype=dtype)
+            for values in counts
+        ]
+
+    def _shaped(self, product: Array, shape: tuple[int, ...]) -> Array:
+        width = product.shape[-1]
+        return np.broadcast_to(product.reshape(*shape, width), (*self.g.shape[:-1], width))
+
+    def sums(self, rows: slice, ahead: Array, back: Array, column_sums: Array) -> dict:
+        """Σ over the units in ``rows``, given c[rows, :] (``ahead``), c[:, rows]ᵀ (``back``)
+        and c's column sums there."""
+        ahead = ahead.astype(self.dtype, copy=False)
+        cg, co, cu = (
+            self._shaped(values @ ahead.T, shape)
+            for values, shape in zip(self.flat, self.shapes, strict=True)
+        )
+        ctg = self._shaped(self.flat[0] @ back.astype(self.dtype, copy=False).T, self.shapes[0])
+        gb, ob = self.g[..., rows], self.o[..., rows]
+        reach = cg + co  # c @ (group + other)
+        terms = {
+            "own": gb * cg,
+            "other": ob * co,
+            "pair": (gb + ob) * reach,
+            "everyone": gb * cu,
+            "isolation": ctg * _ratio(gb, cu),
+            "interaction": ctg * _ratio(ob, reach),
+            "own_squares": gb * gb * column_sums,
+            "other_squares": ob * ob * column_sums,
+        }
+        return {name: values.sum(axis=-1) for name, values in terms.items()}
+
+
 def proximity_indices(
-    group: ArrayLike, other: ArrayLike, universe: ArrayLike, proximity: DecayProximity
+    group: ArrayLike,
+    other: ArrayLike,
+    universe: ArrayLike,
+    proximity: DecayProximity,
+    *,
+    single_precision_from: int | None = None,
 ) -> dict[str, Index]:
     """The five indices over PySAL's proximity matrix c, from one pass over it:
 
@@ -556,6 +620,12 @@ def proximity_indices(
     reference group common to them) is multiplied once. The values equal the functions
     named above to rounding; as in :func:`indices.single_group_indices`, a single set of
     counts raises if any index is undefined, a batch gives NaN there.
+
+    ``single_precision_from``: the position on the batch axis (second to last) from which
+    the products with c are taken in single precision, at about twice the speed: for Monte
+    Carlo draws, whose values move by about 10⁻⁵ of their spread that way
+    (``tests/test_geometric.py`` measures it). The positions before it (the published
+    counts) and every sum stay in double precision.
     """
     if not isinstance(proximity, DecayProximity):
         raise ValueError(
@@ -569,38 +639,42 @@ def proximity_indices(
     if n_units > 1 and (proximity.column_sums <= 0).any():
         raise ValueError("centroids: every unit has the same centroid")
     # Each count is multiplied in its own shape: one shared by several groups (fewer leading
-    # axes, e.g. the universe, or a reference group common to them) only once.
-    own = [np.asarray(values, dtype=np.float64) for values in (group, other, universe)]
-    rows = [values.reshape(-1, n_units) for values in own]
-    ahead, ctg, column_sums = proximity.products(
-        np.concatenate(rows), np.ascontiguousarray(rows[0])
-    )
-    parts = np.split(ahead, np.cumsum([len(r) for r in rows])[:-1])
-    cg, co, cu = (
-        np.broadcast_to(part.reshape(values.shape), g.shape)
-        for part, values in zip(parts, own, strict=True)
-    )
-    ctg = np.broadcast_to(ctg.reshape(own[0].shape), g.shape)
+    # axes, e.g. the universe, or a reference group common to them) only once. Every sum over
+    # units is taken a block of units at a time, so only one block of each product is ever
+    # alive and a whole batch of draws shares one pass over c.
+    counts = [np.asarray(values, dtype=np.float64) for values in (group, other, universe)]
+    parts = [
+        _ProductPart(batch, dtype, g, o, counts)
+        for batch, dtype in _precisions(g, single_precision_from)
+    ]
+    sums: dict[str, Array] = {}
+    proximity_sum = 0.0
+    for rows, ahead, back in proximity.row_and_column_blocks():
+        column_sums = back.sum(axis=1)
+        proximity_sum += column_sums.sum()
+        for part in parts:
+            for name, values in part.sums(rows, ahead, back, column_sums).items():
+                sums.setdefault(name, np.zeros(g.shape[:-1]))[..., part.batch] += values
+    return _proximity_values(g, o, sums, n_units, proximity_sum)
 
+
+def _proximity_values(
+    g: Array, o: Array, sums: dict[str, Array], n_units: int, proximity_sum: float
+) -> dict[str, Index]:
+    """The five indices of :func:`proximity_indices` from its sums over units."""
     members, others = g.sum(axis=-1), o.sum(axis=-1)
-    reach = cg + co  # c @ (group + other)
-    own_form, other_form = (g * cg).sum(axis=-1), (o * co).sum(axis=-1)
-    pair_form = ((g + o) * reach).sum(axis=-1)
-    baseline = members / n_units**2 * column_sums.sum()
+    own_form, other_form, pair_form = sums["own"], sums["other"], sums["pair"]
+    baseline = members / n_units**2 * proximity_sum
     cluster_numerator = _ratio(own_form, members) - baseline
-    cluster_denominator = _ratio((g * cu).sum(axis=-1), members) - baseline
-    own_squares = _ratio((g * g * column_sums).sum(axis=-1), members**2)
-    other_squares = _ratio((o * o * column_sums).sum(axis=-1), others**2)
+    cluster_denominator = _ratio(sums["everyone"], members) - baseline
+    own_squares = _ratio(sums["own_squares"], members**2)
+    other_squares = _ratio(sums["other_squares"], others**2)
 
     no_members = (members <= 0, f"group: {_NO_MEMBERS}")
     no_others = (others <= 0, _NO_OTHERS)
     return {
-        "distance_decay_isolation": _finish(
-            _ratio((ctg * _ratio(g, cu)).sum(axis=-1), members), no_members
-        ),
-        "distance_decay_interaction": _finish(
-            _ratio((ctg * _ratio(o, reach)).sum(axis=-1), members), no_members
-        ),
+        "distance_decay_isolation": _finish(_ratio(sums["isolation"], members), no_members),
+        "distance_decay_interaction": _finish(_ratio(sums["interaction"], members), no_members),
         "spatial_proximity": _finish(
             _ratio(
                 _ratio(own_form, members) + _ratio(other_form, others),

@@ -164,9 +164,8 @@ def area_geometry(centroids: np.ndarray, area: np.ndarray, radii: Iterable[float
     )
 
 
-#: Counts per comparison array in one pass of the spatial indices (16 MB): a large area's
-#: draws are taken in chunks, so memory stays bounded at any size. Over 2,896 units each
-#: chunk rebuilds the proximity matrix, which costs far less than the products it serves.
+#: Counts per comparison array in one pass of the local spatial indices (16 MB): a large
+#: area's draws are taken in chunks, so memory stays bounded at any size.
 _SPATIAL_CHUNK_VALUES = 2**21
 
 
@@ -175,20 +174,29 @@ def spatial_indices(group, reference, universe, geometry: AreaGeometry) -> Index
     proximity, and the concentration, centralization and clustering indices, over all the
     area's tracts (as PySAL computes them on the area's GeoDataFrame). Counts have shape
     (n_comparisons, batch, n_units), the universe (batch, n_units); every draw of the
-    batch is computed on its own, so the chunks change no value."""
+    batch is computed on its own, so the chunks change no value. The indices over the
+    n × n proximity matrix take the whole batch in one pass over it (its blocks, not the
+    counts, bound their memory): rebuilding the matrix for each chunk would cost more
+    than the products. The batch's first position is the published counts: the draws
+    after it are multiplied by that matrix in single precision (see
+    :func:`geometric.proximity_indices`)."""
     draws = group.shape[-2]
     size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :].size)
     parts = [
-        _spatial_indices(
+        _local_indices(
             *(values[..., start : start + size, :] for values in (group, reference, universe)),
             geometry,
         )
         for start in range(0, draws, size)
     ]
-    return {name: np.concatenate([part[name] for part in parts], axis=-1) for name in parts[0]}
+    values = {name: np.concatenate([part[name] for part in parts], axis=-1) for name in parts[0]}
+    values.update(
+        proximity_indices(group, reference, universe, geometry.proximity, single_precision_from=1)
+    )
+    return values
 
 
-def _spatial_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
+def _local_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
     pair = group + reference
     values: IndexValues = {}
     for radius, weights in geometry.kernels.items():
@@ -196,7 +204,6 @@ def _spatial_indices(group, reference, universe, geometry: AreaGeometry) -> Inde
         egohood = egohood_indices(group, pair, weights)
         values[f"spatial_dissimilarity_{label}"] = egohood["dissimilarity"]
         values[f"spatial_entropy_{label}"] = egohood["entropy"]
-    values.update(proximity_indices(group, reference, universe, geometry.proximity))
     area, to_centre = geometry.area, geometry.to_centre
     values.update(
         {
@@ -366,9 +373,18 @@ def measured_areas(
     radii = sorted(float(radius) for radius in radii)
     batch = 1 + (len(next(iter(drawn.values()))) if drawn else 0)
 
+    def stacked(names: list[str], units: np.ndarray) -> np.ndarray:
+        """The counts of ``names`` in ``units``, published then drawn: (len(names), batch,
+        n_units), filled in place (a large area's counts are not copied twice)."""
+        out = np.empty((len(names), batch, len(units)))
+        for values, name in zip(out, names, strict=True):
+            values[0] = point[name][units]
+            if drawn is not None:
+                values[1:] = drawn[name][:, units]
+        return out
+
     def counts(name: str, units: np.ndarray) -> np.ndarray:
-        published = point[name][units][None]
-        return published if drawn is None else np.concatenate([published, drawn[name][:, units]])
+        return stacked([name], units)[0]
 
     def references(tests: list[Comparison], units: np.ndarray) -> np.ndarray:
         """The comparisons' reference counts, (n_comparisons, batch, n_units), or (batch,
@@ -377,10 +393,50 @@ def measured_areas(
         names = {test.reference for test in tests}
         if len(names) == 1:
             return counts(names.pop(), units)
-        return np.stack([counts(test.reference, units) for test in tests])
+        return stacked([test.reference for test in tests], units)
+
+    def measure_family(area: Area, area_number: int, geometry: AreaGeometry | None,
+                       rows: _Rows, family_number: int, universe: str,
+                       family: list[Comparison]) -> None:  # fmt: skip
+        """Add the rows of one family (comparisons sharing a universe) in one area. Its
+        counts live only as long as this call: a large area's are let go before the next."""
+        label = f"{area.level} {area.geography_id} ({area.geography_name})"
+        units = area.units[point[universe][area.units] > 0]
+        measurable = []
+        for test in family:
+            if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
+                log.warning("%s: no %s or no %s; their indices are left out",
+                            label, test.group, test.reference)  # fmt: skip
+            else:
+                measurable.append(test)
+        if not measurable:
+            return
+        size = (len(units), float(point[universe][units].sum()))  # n_units, population
+        group = stacked([test.group for test in measurable], units)
+        reference = references(measurable, units)
+        people = counts(universe, units)
+        rows.add(single_group_indices(group, reference, people), measurable, *size)
+        published = (group[..., 0, :].copy(), reference[..., 0, :].copy())
+        if geometry is not None:
+            # Over all the area's tracts, as PySAL computes them on the area's frame: the
+            # same counts when every tract has people; if not, those of the tracts with
+            # people are let go first, so a large area never holds both.
+            everyone = area.units
+            if len(everyone) > len(units):
+                group = reference = people = None
+                group = stacked([test.group for test in measurable], everyone)
+                reference = references(measurable, everyone)
+                people = counts(universe, everyone)
+            rows.add(spatial_indices(group, reference, people, geometry), measurable, *size)
+        if inference:
+            rng = np.random.default_rng([*seeds, area_number, family_number])
+            rows.add(
+                _random_allocation_values(*published, inference, rng, threads),
+                measurable,
+                *size,
+            )
 
     for area_number, area in enumerate(areas(tracts, minimum_units or {}, levels)):
-        label = f"{area.level} {area.geography_id} ({area.geography_name})"
         geometry = (
             area_geometry(centroids[area.units], unit_areas[area.units], radii)
             if centroids is not None
@@ -392,45 +448,12 @@ def measured_areas(
             batch,
         )  # fmt: skip
         for family_number, (universe, family) in enumerate(families(tests).items()):
-            units = area.units[point[universe][area.units] > 0]
-            measurable = []
-            for test in family:
-                if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
-                    log.warning("%s: no %s or no %s; their indices are left out",
-                                label, test.group, test.reference)  # fmt: skip
-                else:
-                    measurable.append(test)
-            if not measurable:
-                continue
-            size = (len(units), float(point[universe][units].sum()))  # n_units, population
-            group = np.stack([counts(test.group, units) for test in measurable])
-            reference = references(measurable, units)
-            rows.add(single_group_indices(group, reference, counts(universe, units)),
-                     measurable, *size)  # fmt: skip
-            if geometry is not None:
-                # Over all the area's tracts, as PySAL computes them on the area's frame.
-                everyone = area.units
-                rows.add(
-                    spatial_indices(
-                        np.stack([counts(test.group, everyone) for test in measurable]),
-                        references(measurable, everyone),
-                        counts(universe, everyone),
-                        geometry,
-                    ),
-                    measurable,
-                    *size,
-                )
-            if inference:
-                rng = np.random.default_rng([*seeds, area_number, family_number])
-                rows.add(
-                    _random_allocation_values(group[..., 0, :], reference[..., 0, :],
-                                              inference, rng, threads),
-                    measurable,
-                    *size,
-                )  # fmt: skip
+            measure_family(area, area_number, geometry, rows, family_number, universe, family)
         units = area.units[point["total"][area.units] > 0]
         area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
-        parts = np.stack([counts(p, units) for p in MULTIGROUP_PARTS], axis=-1)
+        parts = np.empty((batch, len(units), len(MULTIGROUP_PARTS)))
+        for position, name in enumerate(MULTIGROUP_PARTS):
+            parts[..., position] = counts(name, units)
         rows.add(multigroup_indices(parts, area_towns), [None], len(units),
                  float(point["total"][units].sum()))  # fmt: skip
         yield rows.measured()
@@ -491,23 +514,40 @@ def compute_indices(
     names = count_names(groups, reference_group)
     check_counts(tracts, names)
     point = point_counts(tracts, names)
-    drawn = simulate_tract_counts(tracts, draws=draws, seed=seed, names=names) if draws else None
-    parts = []
+    # The draws in single precision: a large state's are the job's largest arrays, and 7
+    # significant digits of a simulated count are more than its interval can show.
+    drawn = (
+        simulate_tract_counts(tracts, draws=draws, seed=seed, names=names, dtype=np.float32)
+        if draws
+        else None
+    )
+    # Each area's rows are summarised as they come (its draws are let go) and the table is
+    # built once at the end: a frame per area would cost more than many areas' indices.
+    columns: dict[str, list] = {}
+    summaries: dict[str, list[np.ndarray]] = {"value": [], "se": [], "ci_low": [], "ci_high": []}
     for measured in measured_areas(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
         unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
         unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
         levels=levels,
     ):  # fmt: skip
-        part = pd.DataFrame(measured.columns)
-        part["value"] = measured.values[:, 0]
+        for name, entries in measured.columns.items():
+            columns.setdefault(name, []).extend(entries)
+        published = measured.values[:, 0]
+        summaries["value"].append(published)
         if drawn:
-            floors = np.where(part["index"].isin(SIGNED_INDICES), np.nan, 0.0)
-            part["se"], part["ci_low"], part["ci_high"] = intervals(
-                measured.values[:, 1:], interval_level, measured.values[:, 0], floors
-            )
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            signed = np.array([name in SIGNED_INDICES for name in measured.columns["index"]])
+            floors = np.where(signed, np.nan, 0.0)
+            for name, part in zip(
+                ("se", "ci_low", "ci_high"),
+                intervals(measured.values[:, 1:], interval_level, published, floors),
+                strict=True,
+            ):
+                summaries[name].append(part)
+    table = pd.DataFrame(columns)
+    for name, parts in summaries.items():
+        if parts:
+            table[name] = np.concatenate(parts)
     table = table.reindex(columns=INDEX_COLUMNS)
     table["n_units"] = table["n_units"].astype(np.int64)
     table["population"] = table["population"].round().astype(np.int64)

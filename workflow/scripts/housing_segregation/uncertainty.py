@@ -82,27 +82,32 @@ def draw_counts(
     return np.where(varies, drawn, estimates)
 
 
+#: Values drawn at once (draws × tracts × parts; 32 MB): the replicates are drawn a few at
+#: a time into the counts asked for, so a large state never holds every part's draws twice.
+_DRAW_CHUNK_VALUES = 2**22
+
+
 def simulate_tract_counts(
     tracts: pd.DataFrame,
     *,
     draws: int,
     seed: Sequence[int] | int,
     names: Sequence[str] | None = None,
+    dtype: type = np.float64,
 ) -> dict[str, np.ndarray]:
     """Simulated counts of every part and composite (or only of ``names``), each of shape
-    (draws, n_tracts) and contiguous.
+    (draws, n_tracts) and contiguous, of ``dtype``: drawn in double precision, then kept as
+    asked (single precision keeps 7 significant digits of each simulated count in half
+    the memory).
 
     The seed may be a sequence (e.g. [config seed, year, state]) so each state-year has
     its own reproducible stream whatever the order jobs run in. Every part is drawn
-    whatever ``names`` asks for, so a count's draws do not depend on which are kept.
+    whatever ``names`` asks for, so a count's draws do not depend on which are kept; nor
+    do they depend on the chunks the replicates are drawn in (numpy fills the stream in
+    order).
     """
     rng = np.random.default_rng(seed)
-    wanted = set(names) if names is not None else None
-    needed = (
-        None
-        if wanted is None
-        else wanted | {part for name in wanted for part in COMPOSITES.get(name, ())}
-    )
+    n_tracts = len(tracts)
     simulated: dict[str, np.ndarray] = {}
     for parts in (RACE_PARTS, POVERTY_PARTS):
         missing = [c for p in parts for c in (p, f"{p}_moe") if c not in tracts]
@@ -113,20 +118,24 @@ def simulate_tract_counts(
             log.info(
                 "%d missing MOE(s) among %s...: those counts are held fixed", unknown_moe, parts[0]
             )
-        drawn = draw_counts(
-            tracts[list(parts)].to_numpy(),
-            tracts[[f"{p}_moe" for p in parts]].to_numpy(),
-            draws=draws,
-            rng=rng,
-        )
-        for index, part in enumerate(parts):
-            if needed is None or part in needed:
-                simulated[part] = np.ascontiguousarray(drawn[:, :, index])
-    for name, parts in COMPOSITES.items():
-        if wanted is None or name in wanted:
-            simulated[name] = sum(simulated[part] for part in parts)
-    if wanted is not None:
-        simulated = {name: values for name, values in simulated.items() if name in wanted}
+        estimates = tracts[list(parts)].to_numpy()
+        moes = tracts[[f"{p}_moe" for p in parts]].to_numpy()
+        # Each count of this partition: the positions of the parts it sums.
+        sums = {part: [index] for index, part in enumerate(parts)}
+        sums.update(
+            {name: [parts.index(p) for p in members] for name, members in COMPOSITES.items()
+             if members[0] in parts}
+        )  # fmt: skip
+        kept = {name: positions for name, positions in sums.items()
+                if names is None or name in names}  # fmt: skip
+        out = {name: np.empty((draws, n_tracts), dtype=dtype) for name in kept}
+        chunk = max(1, _DRAW_CHUNK_VALUES // max(1, n_tracts * len(parts)))
+        for start in range(0, draws, chunk):
+            stop = min(start + chunk, draws)
+            drawn = draw_counts(estimates, moes, draws=stop - start, rng=rng)
+            for name, positions in kept.items():
+                out[name][start:stop] = sum(drawn[:, :, index] for index in positions)
+        simulated.update(out)
     return simulated
 
 
