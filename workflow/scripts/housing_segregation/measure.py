@@ -521,33 +521,22 @@ def compute_indices(
         if draws
         else None
     )
-    # Each area's rows are summarised as they come (its draws are let go) and the table is
-    # built once at the end: a frame per area would cost more than many areas' indices.
-    columns: dict[str, list] = {}
-    summaries: dict[str, list[np.ndarray]] = {"value": [], "se": [], "ci_low": [], "ci_high": []}
+    parts = []
     for measured in measured_areas(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
         unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
         unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
         levels=levels,
     ):  # fmt: skip
-        for name, entries in measured.columns.items():
-            columns.setdefault(name, []).extend(entries)
-        published = measured.values[:, 0]
-        summaries["value"].append(published)
+        part = pd.DataFrame(measured.columns)
+        part["value"] = measured.values[:, 0]
         if drawn:
-            signed = np.array([name in SIGNED_INDICES for name in measured.columns["index"]])
-            floors = np.where(signed, np.nan, 0.0)
-            for name, part in zip(
-                ("se", "ci_low", "ci_high"),
-                intervals(measured.values[:, 1:], interval_level, published, floors),
-                strict=True,
-            ):
-                summaries[name].append(part)
-    table = pd.DataFrame(columns)
-    for name, parts in summaries.items():
-        if parts:
-            table[name] = np.concatenate(parts)
+            floors = np.where(part["index"].isin(SIGNED_INDICES), np.nan, 0.0)
+            part["se"], part["ci_low"], part["ci_high"] = intervals(
+                measured.values[:, 1:], interval_level, measured.values[:, 0], floors
+            )
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table = table.reindex(columns=INDEX_COLUMNS)
     table["n_units"] = table["n_units"].astype(np.int64)
     table["population"] = table["population"].round().astype(np.int64)
