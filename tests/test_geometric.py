@@ -607,11 +607,11 @@ def test_clustering_of_5000_units_stays_well_under_300_mb():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("whole_matrix", [True, False])
-def test_proximity_indices_equal_the_separate_functions(whole_matrix):
+@pytest.mark.parametrize("whole_matrix", [True, False, "sliced"])
+def test_proximity_indices_equal_the_separate_functions(whole_matrix, monkeypatch):
     """Synthetic: 3 groups × 6 draws over 40 units, with a universe shared by the groups
-    (one axis fewer) and one draw where the group is absent; the matrix kept whole or
-    rebuilt in blocks of 7 rows."""
+    (one axis fewer) and one draw where the group is absent; the matrix kept whole, rebuilt
+    in blocks of 7 rows, or kept and read 5 rows at a time (as for a large batch)."""
     from dataclasses import replace
 
     from housing_segregation.spatial import (
@@ -631,6 +631,8 @@ def test_proximity_indices_equal_the_separate_functions(whole_matrix):
     proximity = decay_proximity(points, area)
     if not whole_matrix:
         proximity = replace(proximity, matrix=None, block_rows=7)
+    if whole_matrix == "sliced":
+        monkeypatch.setattr(geometric, "_PRODUCT_ELEMENTS", 18 * 5)  # 3 × 6 rows of counts
     together = proximity_indices(group, other, universe, proximity)
     separate = {
         "distance_decay_isolation": distance_decay_isolation(group, universe, proximity),

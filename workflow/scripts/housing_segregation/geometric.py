@@ -84,6 +84,10 @@ __all__ = [
 #: few such blocks alive, about 100 MB at 5,000 units whatever the number of units.
 _BLOCK_ELEMENTS = 2**21
 
+#: Elements of one product of c with a batch of counts (4 MB of float64): its blocks of
+#: units are cut so that the handful of such products alive at once stays small.
+_PRODUCT_ELEMENTS = 2**19
+
 
 # --------------------------------------------------------------------------------------------
 # Geometry from a GeoDataFrame, as PySAL computes it
@@ -581,17 +585,16 @@ class _ProductPart:
         ctg = self._shaped(self.flat[0] @ back.astype(self.dtype, copy=False).T, self.shapes[0])
         gb, ob = self.g[..., rows], self.o[..., rows]
         reach = cg + co  # c @ (group + other)
-        terms = {
-            "own": gb * cg,
-            "other": ob * co,
-            "pair": (gb + ob) * reach,
-            "everyone": gb * cu,
-            "isolation": ctg * _ratio(gb, cu),
-            "interaction": ctg * _ratio(ob, reach),
-            "own_squares": gb * gb * column_sums,
-            "other_squares": ob * ob * column_sums,
+        return {  # each product summed at once, so one temporary is alive at a time
+            "own": (gb * cg).sum(axis=-1),
+            "other": (ob * co).sum(axis=-1),
+            "pair": ((gb + ob) * reach).sum(axis=-1),
+            "everyone": (gb * cu).sum(axis=-1),
+            "isolation": (ctg * _ratio(gb, cu)).sum(axis=-1),
+            "interaction": (ctg * _ratio(ob, reach)).sum(axis=-1),
+            "own_squares": (gb * gb * column_sums).sum(axis=-1),
+            "other_squares": (ob * ob * column_sums).sum(axis=-1),
         }
-        return {name: values.sum(axis=-1) for name, values in terms.items()}
 
 
 def proximity_indices(
@@ -649,7 +652,9 @@ def proximity_indices(
     ]
     sums: dict[str, Array] = {}
     proximity_sum = 0.0
-    for rows, ahead, back in proximity.row_and_column_blocks():
+    # Blocks of units narrow enough that a product over the whole batch stays small.
+    max_rows = max(1, _PRODUCT_ELEMENTS // max(1, g.size // n_units))
+    for rows, ahead, back in proximity.row_and_column_blocks(max_rows):
         column_sums = back.sum(axis=1)
         proximity_sum += column_sums.sum()
         for part in parts:

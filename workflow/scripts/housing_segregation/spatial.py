@@ -463,16 +463,20 @@ class DecayProximity:
             out[:, rows] = flat @ block.T
         return out.reshape(values.shape)
 
-    def row_and_column_blocks(self) -> Iterator[tuple[slice, Array, Array]]:
-        """(rows, c[rows, :], c[:, rows]ᵀ) for consecutive row blocks: both from one block of
-        distances (d is symmetric; only the scaling differs, by s_j of the column or of the
-        row), so c @ x and cᵀ @ x over a block of units cost one pass together."""
+    def row_and_column_blocks(
+        self, max_rows: int | None = None
+    ) -> Iterator[tuple[slice, Array, Array]]:
+        """(rows, c[rows, :], c[:, rows]ᵀ) for consecutive blocks of at most ``max_rows``
+        rows: both from one block of distances (d is symmetric; only the scaling differs, by
+        s_j of the column or of the row), so c @ x and cᵀ @ x over a block of units cost one
+        pass together."""
         n = self.n_units
-        if self.matrix is not None:
-            yield slice(0, n), self.matrix, self.matrix.T
-            return
-        for start in range(0, n, self.block_rows):
-            rows = slice(start, min(start + self.block_rows, n))
+        step = self.block_rows if max_rows is None else max(1, min(self.block_rows, max_rows))
+        for start in range(0, n, step):
+            rows = slice(start, min(start + step, n))
+            if self.matrix is not None:
+                yield rows, self.matrix[rows], self.matrix[:, rows].T
+                continue
             distances = _distances(self.points, rows)
             ahead = self._block(distances.copy(), self.column_sums, rows)
             yield rows, ahead, self._block(distances, self.column_sums[rows, None], rows)
