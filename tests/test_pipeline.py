@@ -463,6 +463,12 @@ def test_recap_table(mirror_run):
     assert (flagged["nonwhite_share"] >= 0.5).all()
     assert (flagged["poverty_rate"] >= flagged["poverty_threshold"]).all()
     assert {"lq_black_nh", "local_entropy", "cbsa_geoid", "town_name"} <= set(recaps.columns)
+    # Worcester, MA-CT: the mirror has no Massachusetts, so its threshold is Connecticut's
+    # tracts' alone and says so; every other CBSA lies in Connecticut.
+    worcester = recaps["cbsa_geoid"] == "49340"
+    assert worcester.sum() > 0 and (recaps.loc[worcester, "cbsa_coverage"] == "partial").all()
+    assert (recaps.loc[~worcester, "cbsa_coverage"] == "complete").all()
+    assert (recaps["cbsa_rated_tracts_elsewhere"] == 0).all()
 
 
 @pytest.mark.e2e

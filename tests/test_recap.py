@@ -18,10 +18,15 @@ import pytest
 
 from housing_segregation.recap import (
     RECAP_COLUMNS,
+    cbsa_rates_elsewhere,
+    elsewhere_of,
     flag_recaps,
     local_entropy,
     local_entropy_normalised,
     location_quotients,
+    recap_flags,
+    recap_table,
+    recap_thresholds,
 )
 
 #: The eight B03002 groups, which partition `total`.
@@ -173,6 +178,108 @@ def test_input_is_not_modified():
     before = tracts.copy()
     flag_recaps(tracts)
     pd.testing.assert_frame_equal(tracts, before)
+
+
+# --------------------------------------------------------------------------------------------
+# R/ECAPs of a CBSA that crosses a state line
+# --------------------------------------------------------------------------------------------
+
+
+def synthetic_elsewhere(**rows) -> pd.DataFrame:
+    """cbsa_rates_elsewhere's table, written by hand: code -> (rated tracts, sum of rates)."""
+    return pd.DataFrame(
+        [(count, total, "complete") for count, total in rows.values()],
+        columns=["rated_tracts", "rate_sum", "coverage"],
+        index=pd.Index(list(rows), name="cbsa_geoid"),
+    )
+
+
+#: CBSA 11111 reaches into another state, whose 3 tracts have rates summing to 1.80: the
+#: mean is (1.20 + 1.80) / (12 + 3) = 0.20, so 3 × 0.20 = 0.60 > 0.40 and the 40% floor
+#: governs there: a_above (31%) and a_exact (30%) are no longer R/ECAPs.
+ELSEWHERE_11111 = {"c11111": (3, 1.80)}
+
+
+def test_cbsa_mean_counts_the_tracts_in_other_states():
+    elsewhere = synthetic_elsewhere(**ELSEWHERE_11111).rename(index=lambda code: code[1:])
+    flagged = flag_recaps(synthetic_tracts(), elsewhere=elsewhere)
+    assert row(flagged, "a_below")["cbsa_mean_poverty_rate"] == pytest.approx(0.20)
+    assert row(flagged, "a_below")["poverty_threshold"] == pytest.approx(0.40)
+    assert row(flagged, "b_above")["cbsa_mean_poverty_rate"] == pytest.approx(0.20)  # as before
+    assert recaps(flagged) == DEFAULT_RECAPS - {"a_above", "a_exact"}
+
+
+def test_batched_thresholds_count_the_tracts_in_other_states_alike():
+    tracts = synthetic_tracts()
+    elsewhere = synthetic_elsewhere(**ELSEWHERE_11111).rename(index=lambda code: code[1:])
+    cbsa = tracts["cbsa_geoid"].replace("", None)
+    codes, found = pd.factorize(cbsa)
+    known = elsewhere.reindex(found)
+    by_code = (known["rated_tracts"].fillna(0).to_numpy(), known["rate_sum"].fillna(0).to_numpy())
+    counts = {name: tracts[name].to_numpy(float)[None, :].repeat(2, axis=0)
+              for name in ("total", "nonwhite", "poverty_universe", "below_poverty")}  # fmt: skip
+    thresholds = recap_thresholds(counts["poverty_universe"], counts["below_poverty"], codes,
+                                  elsewhere=by_code)  # fmt: skip
+    flags = recap_flags(counts["total"], counts["nonwhite"], counts["poverty_universe"],
+                        counts["below_poverty"], thresholds)  # fmt: skip
+    expected = flag_recaps(tracts, elsewhere=elsewhere)
+    np.testing.assert_allclose(thresholds[0][1], expected["poverty_threshold"], rtol=1e-12)
+    assert (flags == expected["recap"].to_numpy()).all()
+    with pytest.raises(ValueError, match="elsewhere: expected 2 values per CBSA code"):
+        recap_thresholds(counts["poverty_universe"], counts["below_poverty"], codes,
+                         elsewhere=(np.zeros(3), np.zeros(3)))  # fmt: skip
+
+
+def state_tracts(state: str, rows: list[tuple]) -> pd.DataFrame:
+    """SYNTHETIC tracts of one state: (geoid, cbsa, poverty_universe, below_poverty)."""
+    table = pd.DataFrame(rows, columns=["geoid", "cbsa_geoid", "poverty_universe", "below_poverty"])
+    return table.assign(state_fips=state)
+
+
+def test_rates_elsewhere_sum_the_other_states_tracts_and_say_what_is_missing(caplog):
+    own = state_tracts("09", [("09a", "11111", 100, 10), ("09b", "22222", 100, 10),
+                              ("09c", "33333", 100, 10), ("09d", None, 100, 10)])  # fmt: skip
+    # Rates 0.50 and 0.10 in 11111; a tract without a poverty universe has no rate; a
+    # tract of a CBSA the state does not share counts nowhere.
+    other = state_tracts("25", [("25a", "11111", 200, 100), ("25b", "11111", 50, 5),
+                                ("25c", "11111", 0, 0), ("25d", "44444", 100, 90)])  # fmt: skip
+    spans = {"11111": ["09", "25"], "22222": ["09", "34", "36"], "44444": ["25", "33"]}
+    with caplog.at_level(logging.WARNING):
+        table = cbsa_rates_elsewhere(own, [other], spans)
+    assert list(table.index) == ["11111", "22222"]  # 33333 lies in one state
+    assert table.loc["11111", "rated_tracts"] == 2
+    assert table.loc["11111", "rate_sum"] == pytest.approx(0.60)
+    assert table.loc["11111", "coverage"] == "complete"
+    assert table.loc["22222", "rated_tracts"] == 0
+    assert table.loc["22222", "coverage"] == "partial"
+    assert "CBSA 22222 spans state(s) 34 36 whose tracts are not at hand" in caplog.text
+    assert "11111" not in caplog.text
+
+
+def test_rates_elsewhere_refuse_bad_tables():
+    own = state_tracts("09", [("09a", "11111", 100, 10)])
+    spans = {"11111": ["09", "25"]}
+    with pytest.raises(ValueError, match=r"another table holds tracts of state\(s\) \['09'\]"):
+        cbsa_rates_elsewhere(own, [state_tracts("09", [("09z", "11111", 100, 10)])], spans)
+    bad = state_tracts("25", [("25a", "11111", 100, 110)])
+    with pytest.raises(ValueError, match="below_poverty exceeds poverty_universe in tract 25a"):
+        cbsa_rates_elsewhere(own, [bad], spans)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['state_fips'\]"):
+        cbsa_rates_elsewhere(own.drop(columns="state_fips"), [], spans)
+
+
+def test_elsewhere_is_read_back_from_the_recap_table():
+    recaps_table = pd.DataFrame(
+        {
+            "cbsa_geoid": ["11111", "11111", None, "22222"],
+            "cbsa_rated_tracts_elsewhere": [3, 3, 0, 0],
+            "cbsa_rate_sum_elsewhere": [1.8, 1.8, 0.0, 0.0],
+            "cbsa_coverage": ["complete", "complete", "", "partial"],
+        }
+    )
+    read = elsewhere_of(recaps_table)
+    assert list(read.index) == ["11111", "22222"]
+    assert read.loc["11111"].tolist() == [3, 1.8]
 
 
 @pytest.mark.parametrize(
@@ -502,3 +609,18 @@ def test_ct_local_indices_match_pysal(ct_2023):
     entropy = local_entropy(ct_2023, RACE_GROUPS)
     assert entropy[ct_2023["total"] == 0].isna().all()
     assert entropy.between(0, math.log(len(RACE_GROUPS))).sum() == len(populated)
+
+
+def test_recap_table_carries_what_the_cbsa_mean_took_from_elsewhere(ct_tracts_2023):
+    """Real Connecticut tracts: Worcester, MA-CT (49340) without Massachusetts is partial."""
+    spans = {"49340": ["09", "25"]}
+    table = recap_table(ct_tracts_2023, {}, cbsa_rates_elsewhere(ct_tracts_2023, [], spans))
+    worcester = table["cbsa_geoid"] == "49340"
+    assert worcester.any() and (table.loc[worcester, "cbsa_coverage"] == "partial").all()
+    assert (table.loc[~worcester, "cbsa_coverage"] == "complete").all()
+    assert (table["cbsa_rated_tracts_elsewhere"] == 0).all()
+    # Without other states' tracts the thresholds are those of the state's own.
+    alone = recap_table(ct_tracts_2023, {})
+    assert (alone["cbsa_coverage"] == "complete").all()
+    np.testing.assert_array_equal(alone["poverty_threshold"], table["poverty_threshold"])
+    assert elsewhere_of(table)["rated_tracts"].eq(0).all()

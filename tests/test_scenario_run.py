@@ -41,6 +41,29 @@ def test_batched_recap_flags_equal_hud_rule_on_real_tracts(ct_tracts_2023):
     assert np.array_equal(flags[1], expected[1])
 
 
+def test_recap_rule_holds_other_states_tracts_fixed(ct_tracts_2023):
+    # SYNTHETIC other-state tracts for Worcester, MA-CT (49340): 200 tracts with rates
+    # summing to 2.0 pull its mean down (from Connecticut's tracts alone) towards 0.01, so
+    # its threshold drops below 40%. The rule's baseline flags must be flag_recaps' with
+    # the same tracts elsewhere, and recomputing on the published counts must agree.
+    tracts = ct_tracts_2023.reset_index(drop=True)
+    elsewhere = pd.DataFrame(
+        {"rated_tracts": [200], "rate_sum": [2.0], "coverage": ["complete"]},
+        index=pd.Index(["49340"], name="cbsa_geoid"),
+    )
+    expected = recap.flag_recaps(tracts, **RECAP_SETTINGS, elsewhere=elsewhere)
+    alone = recap.flag_recaps(tracts, **RECAP_SETTINGS)
+    worcester = (tracts["cbsa_geoid"] == "49340").to_numpy()
+    assert (expected["poverty_threshold"][worcester] < alone["poverty_threshold"][worcester]).all()
+    published = {name: tracts[name].to_numpy(float) for name in scenarios.PARTS}
+    rule = scenario_run.RecapRule.of(tracts, published, RECAP_SETTINGS, elsewhere)
+    assert np.array_equal(rule.baseline_flags, expected["recap"].to_numpy())
+    np.testing.assert_allclose(rule.baseline_thresholds[0], expected["poverty_threshold"],
+                               rtol=1e-12)  # fmt: skip
+    recomputed = rule.flags(scenarios.with_composites(published))
+    assert np.array_equal(recomputed, expected["recap"].to_numpy())
+
+
 def test_delta_intervals_come_from_paired_draws():
     # Synthetic: baseline draws 10 + noise, scenario = baseline − 1 in every draw: Δ is −1
     # with no spread at all, though each side varies.

@@ -28,14 +28,14 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def planned_jobs(output: str) -> dict[str, list[str]]:
-    """Rule -> the output paths of its planned jobs, from a dry run's listing."""
+def planned_jobs(output: str, field: str = "output") -> dict[str, list[str]]:
+    """Rule -> the output (or input) paths of its planned jobs, from a dry run's listing."""
     jobs: dict[str, list[str]] = {}
     for block in re.split(r"^(?=(?:local)?(?:rule|checkpoint) )", output, flags=re.M):
         head = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
         if head:
-            outputs = re.search(r"^\s+output: (.*)$", block, flags=re.M)
-            jobs.setdefault(head[1], []).extend(outputs[1].split(", ") if outputs else [])
+            paths = re.search(rf"^\s+{field}: (.*)$", block, flags=re.M)
+            jobs.setdefault(head[1], []).extend(paths[1].split(", ") if paths else [])
     return jobs
 
 
@@ -76,3 +76,7 @@ def test_other_states_are_downloaded_for_a_cross_state_cbsa(listed):
     # Each state-year's own job stays Connecticut's: no Massachusetts indices or figures.
     assert [Path(p).name for p in jobs["compute_indices"]] == ["indices_09_2023.csv"]
     assert "compute_cbsa_indices_49340_2023" in result.stdout  # its log and benchmark
+    # Connecticut's R/ECAP thresholds take Worcester's mean over both states' tracts.
+    recap_inputs = sorted(Path(p).name for p in planned_jobs(result.stdout, "input")["flag_recaps"])
+    assert recap_inputs == ["cross_state_cbsas.csv", "tracts_09_2023.parquet",
+                            "tracts_25_2023.parquet"]  # fmt: skip

@@ -468,25 +468,56 @@ def cross_state_parts(variant, years):
 
 
 @cache
-def _in_mirror(state, year):
-    """Whether the mirror has every raw input of a state-year's unit table."""
+def _in_mirror(state, year, unit):
+    """Whether the mirror has every raw input of a state-year's table of ``unit``s."""
     try:
-        unit_inputs(state, year)
+        unit_inputs(state, year, unit)
     except FileNotFoundError:
         return False
     return True
 
 
-def unit_table_at_hand(state, year, variant):
-    """Whether a cross-state CBSA job reads this state's unit table: a state of the run
-    always; another one with `cbsa_other_states`, downloaded as needed or, in mirror mode,
-    if the mirror has its files (for harmonised tracts, the latest year's too)."""
+def unit_table_at_hand(state, year, variant, unit=UNIT):
+    """Whether a cross-state CBSA job reads this state's table of ``unit``s: a state of the
+    run always; another one with `cbsa_other_states`, downloaded as needed or, in mirror
+    mode, if the mirror has its files (for harmonised tracts, the latest year's too)."""
     if state in config["states"]:
         return True
     if not config["cbsa_other_states"]:
         return False
     years = {int(year), max(config["years"])} if variant else {int(year)}
-    return not MIRROR or all(_in_mirror(state, y) for y in years)
+    return not MIRROR or all(_in_mirror(state, y, unit) for y in years)
+
+
+def recap_other_states(state, year, listing):
+    """The other states the state's cross-state CBSAs span whose tract tables are at hand:
+    HUD's R/ECAP threshold is the mean over the whole CBSA's tracts."""
+    spans = cbsa_spans(listing, cbsa_vintage("", year))
+    spanned = {
+        other for states in spans.values() if state in states for other in states
+    }
+    return [
+        other
+        for other in sorted(spanned - {state})
+        if unit_table_at_hand(other, year, "", TRACT)
+    ]
+
+
+def recap_elsewhere_tables(wildcards):
+    """The tract tables of :func:`recap_other_states` (until the checkpoint has run, its
+    list stands in for them, as in cross_state_parts)."""
+    try:
+        listing = cross_state_listing()
+    except IncompleteCheckpointException as incomplete:
+        return [incomplete.targetfile]
+    return [
+        f"{RESULTS}/data/{TRACT.table_stem}_{other}_{wildcards.year}.parquet"
+        for other in recap_other_states(wildcards.state, wildcards.year, listing)
+    ]
+
+
+def recap_cbsa_vintage(wildcards):
+    return cbsa_vintage("", wildcards.year)
 
 
 def other_state_inputs():
@@ -510,13 +541,16 @@ def other_state_inputs():
         for year in years:
             for spanned in cbsa_spans(listing, cbsa_vintage(variant, year)).values():
                 for state in spanned:
-                    if state in config["states"] or not unit_table_at_hand(
-                        state, year, variant
-                    ):
+                    if state in config["states"]:
                         continue
-                    for table_year in {year, latest} if variant else {year}:
-                        for local_path in unit_inputs(state, table_year).values():
-                            used[layout_path_of(local_path)] = local_path
+                    # Each year's own tract tables serve the R/ECAP thresholds too.
+                    units = {UNIT} if variant else {UNIT, TRACT}
+                    for unit in units:
+                        if not unit_table_at_hand(state, year, variant, unit):
+                            continue
+                        for table_year in {year, latest} if variant else {year}:
+                            for path in unit_inputs(state, table_year, unit).values():
+                                used[layout_path_of(path)] = path
     return used
 
 

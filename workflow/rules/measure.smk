@@ -99,9 +99,13 @@ rule collect_indices:
         "../scripts/collect_indices.py"
 
 
+# HUD's threshold is over a CBSA's tracts in every state it spans: those of the other
+# states (at hand) come in through `elsewhere`, and `cbsa_coverage` says if one is missing.
 rule flag_recaps:
     input:
         tracts=f"{RESULTS}/data/tracts_{{state}}_{{year}}.parquet",
+        elsewhere=recap_elsewhere_tables,
+        listing=CROSS_STATE_LISTING,
     output:
         recaps=f"{RESULTS}/data/recaps_{{state}}_{{year}}.parquet",
     log:
@@ -110,5 +114,6 @@ rule flag_recaps:
         "../envs/pipeline.yaml"
     params:
         thresholds=recap_thresholds,
+        vintage=recap_cbsa_vintage,
     script:
         "../scripts/flag_recaps.py"

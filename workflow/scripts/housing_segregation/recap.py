@@ -30,6 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .cross_state import coverage
+from .measure import COMPLETE
 from .tracts import ID_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def flag_recaps(
     nonwhite_share_outside_cbsa: float = 0.20,
     poverty_rate_floor: float = 0.40,
     cbsa_multiple: float = 3.0,
+    elsewhere: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Flag racially/ethnically concentrated areas of poverty (R/ECAPs), HUD's definition.
 
@@ -171,8 +174,9 @@ def flag_recaps(
     "the average tract poverty rate for the metropolitan/micropolitan area", each tract
     counting once whatever its size. It is not the CBSA's pooled poverty rate
     (Σ below / Σ universe), which weights tracts by population. The mean is taken over the
-    tracts passed in: to match HUD for a CBSA that crosses a state line (e.g. Worcester,
-    MA-CT), pass all of its tracts.
+    tracts passed in and, for a CBSA that crosses a state line (e.g. Worcester, MA-CT),
+    over its tracts in the other states too: ``elsewhere`` (from
+    :func:`cbsa_rates_elsewhere`) gives their number and the sum of their rates per CBSA.
 
     ``tracts`` needs ``total``, ``nonwhite``, ``poverty_universe``, ``below_poverty`` and
     ``cbsa_geoid`` (a 5-digit CBSA code, or missing/empty for a tract outside every CBSA).
@@ -208,8 +212,14 @@ def flag_recaps(
     nonwhite_share = _ratio(counts["nonwhite"], counts["total"])
     poverty_rate = _ratio(counts["below_poverty"], counts["poverty_universe"])
     # groupby skips NaN rates (tracts without a poverty universe) and NA keys (no CBSA).
-    cbsa_mean = (
-        pd.Series(poverty_rate, index=tracts.index).groupby(cbsa).transform("mean").to_numpy()
+    by_cbsa = pd.Series(poverty_rate, index=tracts.index).groupby(cbsa)
+    rate_sum, rated = by_cbsa.transform("sum"), by_cbsa.transform("count")
+    if elsewhere is not None:
+        rate_sum = rate_sum + cbsa.map(elsewhere["rate_sum"]).fillna(0.0).to_numpy(float)
+        rated = rated + cbsa.map(elsewhere["rated_tracts"]).fillna(0).to_numpy(float)
+    rated = rated.to_numpy(float)
+    cbsa_mean = np.divide(
+        rate_sum.to_numpy(float), rated, out=np.full(len(rated), np.nan), where=rated > 0
     )
     # fmin ignores the NaN mean outside CBSAs (or of a CBSA without poverty data): the floor.
     poverty_threshold = np.fmin(floor, multiple * cbsa_mean)
@@ -247,6 +257,74 @@ def flag_recaps(
     return result
 
 
+#: Columns of :func:`cbsa_rates_elsewhere`, per CBSA.
+ELSEWHERE_COLUMNS = ["rated_tracts", "rate_sum", "coverage"]
+
+
+def cbsa_rates_elsewhere(
+    tracts: pd.DataFrame, others: Sequence[pd.DataFrame], spans: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """The poverty rates outside one state's tract table of its CBSAs that cross state
+    lines, for :func:`flag_recaps`'s CBSA mean.
+
+    ``tracts``: the state's tract table; ``others``: the tract tables at hand of other
+    states (any number, whole states); ``spans``: CBSA code -> every state it spans (the
+    run's list of cross-state CBSAs). Returns, indexed by ``cbsa_geoid``, one row per CBSA
+    of ``tracts`` found in ``spans``: ``rated_tracts`` and ``rate_sum``, the number of its
+    tracts in ``others`` with a poverty universe and the sum of their rates, and
+    ``coverage``: ``complete`` when a table of every state it spans is at hand, else
+    ``partial`` (logged: its mean, and so its threshold, is that of the tracts at hand).
+    """
+    caller = "cbsa_rates_elsewhere"
+    own = _states(tracts, caller)
+    cbsa = _area_keys(tracts, "cbsa_geoid")
+    crossing = sorted(set(cbsa.dropna()) & set(spans))
+    rates = []
+    for other in others:
+        _require_columns(other, ["cbsa_geoid", "poverty_universe", "below_poverty"], caller)
+        counts = _counts(other, ["poverty_universe", "below_poverty"], caller)
+        _not_above(other, counts, "below_poverty", "poverty_universe", caller)
+        rates.append(
+            pd.DataFrame(
+                {
+                    "cbsa_geoid": _area_keys(other, "cbsa_geoid"),
+                    "rate": _ratio(counts["below_poverty"], counts["poverty_universe"]),
+                }
+            )
+        )
+    other_states = set().union(*(_states(other, caller) for other in others))
+    if own & other_states:
+        raise ValueError(f"{caller}: another table holds tracts of state(s) {sorted(own)}")
+    at_hand = own | other_states
+    rated = pd.concat(rates, ignore_index=True) if rates else pd.DataFrame(
+        {"cbsa_geoid": pd.Series(dtype="string"), "rate": pd.Series(dtype=float)}
+    )  # fmt: skip
+    by_cbsa = rated[rated["cbsa_geoid"].isin(crossing)].groupby("cbsa_geoid")["rate"]
+    table = pd.DataFrame(
+        {
+            "rated_tracts": by_cbsa.count().reindex(crossing, fill_value=0).astype(np.int64),
+            "rate_sum": by_cbsa.sum().reindex(crossing, fill_value=0.0).astype(float),
+            "coverage": [coverage(spans[code], sorted(at_hand)) for code in crossing],
+        },
+        index=pd.Index(crossing, name="cbsa_geoid"),
+    )
+    for code in crossing:
+        missing = sorted(set(spans[code]) - at_hand)
+        if missing:
+            log.warning(
+                "CBSA %s spans state(s) %s whose tracts are not at hand: its mean tract "
+                "poverty rate (the R/ECAP threshold) is that of the tracts at hand, and its "
+                "tracts are marked partial",
+                code, " ".join(missing),
+            )  # fmt: skip
+    return table
+
+
+def _states(tracts: pd.DataFrame, caller: str) -> set[str]:
+    _require_columns(tracts, ["state_fips"], caller)
+    return set(tracts["state_fips"].astype(str))
+
+
 def recap_thresholds(
     poverty_universe: np.ndarray,
     below_poverty: np.ndarray,
@@ -256,11 +334,14 @@ def recap_thresholds(
     nonwhite_share_outside_cbsa: float = 0.20,
     poverty_rate_floor: float = 0.40,
     cbsa_multiple: float = 3.0,
+    elsewhere: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The thresholds of :func:`flag_recaps` over batches of counts (shape (..., n tracts);
     CBSAs as integer codes per tract (n,), -1 outside every CBSA): (poverty threshold,
     non-white threshold), each with the counts' shape. The CBSA mean is the unweighted mean
-    of the rates of its tracts with a poverty universe, per batch row."""
+    of the rates of its tracts with a poverty universe, per batch row, and of its tracts in
+    other states: ``elsewhere`` = (their number, the sum of their rates) per CBSA code,
+    fixed over the batch."""
     universe = np.asarray(poverty_universe, dtype=np.float64)
     below = np.asarray(below_poverty, dtype=np.float64)
     codes = np.asarray(cbsa_codes)
@@ -273,6 +354,13 @@ def recap_thresholds(
     tracts = np.zeros((batch.shape[0], count))
     np.add.at(sums, (slice(None), codes[in_cbsa]), np.where(known, batch, 0.0)[:, in_cbsa])
     np.add.at(tracts, (slice(None), codes[in_cbsa]), known[:, in_cbsa].astype(float))
+    if elsewhere is not None:
+        rated, rate_sum = (np.asarray(values, dtype=np.float64) for values in elsewhere)
+        if rated.shape != (count,) or rate_sum.shape != (count,):
+            raise ValueError(f"elsewhere: expected {count} values per CBSA code, got "
+                             f"{rated.shape} and {rate_sum.shape}")  # fmt: skip
+        tracts += rated
+        sums += rate_sum
     with np.errstate(divide="ignore", invalid="ignore"):
         means = np.where(tracts > 0, sums / np.where(tracts > 0, tracts, 1), np.nan)
     cbsa_mean = np.full(batch.shape, np.nan)
@@ -441,13 +529,39 @@ RECAP_GROUPS = ("white_nh", "black_nh", "hispanic", "asian_nh", "other_race_nh")
 RECAP_ID_COLUMNS = [c for c in ID_COLUMNS if c != "boundary_geoid"] + ["cbsa_geoid", "cbsa_name"]
 
 
-def recap_table(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, float]) -> gpd.GeoDataFrame:
+#: Columns of the R/ECAP table on the CBSA mean's tracts in other states, per tract (the
+#: same for every tract of a CBSA; 0 and empty outside CBSAs).
+CBSA_ELSEWHERE_COLUMNS = {
+    "rated_tracts": "cbsa_rated_tracts_elsewhere",
+    "rate_sum": "cbsa_rate_sum_elsewhere",
+    "coverage": "cbsa_coverage",
+}
+
+
+def recap_table(
+    tracts: gpd.GeoDataFrame,
+    thresholds: Mapping[str, float],
+    elsewhere: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
     """The tract R/ECAP table: IDs, group counts and shares, poverty rate, the R/ECAP flag
-    with its thresholds, and local indices (location quotients against the tract's county
-    or county equivalent, and local entropy over ``RECAP_GROUPS``)."""
+    with its thresholds, local indices (location quotients against the tract's county or
+    county equivalent, and local entropy over ``RECAP_GROUPS``), and what the CBSA mean
+    took from other states (``elsewhere``, :func:`cbsa_rates_elsewhere`;
+    :data:`CBSA_ELSEWHERE_COLUMNS`): ``cbsa_coverage`` is ``complete`` for a tract of a
+    CBSA whose every state was at hand, ``partial`` if not, empty outside CBSAs."""
     frame = tracts.copy()
     frame["other_race_nh"] = frame[["aian_nh", "nhpi_nh", "other_nh", "two_or_more_nh"]].sum(axis=1)
-    flagged = flag_recaps(frame, **thresholds)
+    flagged = flag_recaps(frame, **thresholds, elsewhere=elsewhere)
+    found = {} if elsewhere is None else elsewhere.to_dict("index")
+    cbsa = _area_keys(frame, "cbsa_geoid").astype(object).where(lambda codes: codes.notna(), None)
+    rows = [found.get(code, {"rated_tracts": 0, "rate_sum": 0.0, "coverage": COMPLETE})
+            if code is not None else {"rated_tracts": 0, "rate_sum": 0.0, "coverage": ""}
+            for code in cbsa]  # fmt: skip
+    from_elsewhere = (
+        pd.DataFrame(rows, columns=ELSEWHERE_COLUMNS, index=frame.index)
+        .astype({"rated_tracts": np.int64, "rate_sum": float, "coverage": str})
+        .rename(columns=CBSA_ELSEWHERE_COLUMNS)
+    )
     groups = list(RECAP_GROUPS)
     populated_total = frame["total"].where(frame["total"] > 0)
     shares = {f"share_{group}": frame[group] / populated_total for group in groups}
@@ -459,7 +573,21 @@ def recap_table(tracts: gpd.GeoDataFrame, thresholds: Mapping[str, float]) -> gp
             location_quotients(frame, groups, by="county_geoid"),
             local_entropy(frame, groups),
             local_entropy_normalised(frame, groups),
+            from_elsewhere,
         ],
         axis=1,
     )
     return gpd.GeoDataFrame(table, geometry=tracts.geometry, crs=tracts.crs)
+
+
+def elsewhere_of(recaps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cbsa_rates_elsewhere`'s ``rated_tracts`` and ``rate_sum`` per CBSA, read back
+    from an R/ECAP table (:func:`recap_table`), for the scenarios' thresholds."""
+    caller = "elsewhere_of"
+    _require_columns(recaps, ["cbsa_geoid", *CBSA_ELSEWHERE_COLUMNS.values()], caller)
+    cbsa = _area_keys(recaps, "cbsa_geoid")
+    columns = {CBSA_ELSEWHERE_COLUMNS[name]: name for name in ("rated_tracts", "rate_sum")}
+    table = recaps.loc[cbsa.notna(), list(columns)].rename(columns=columns)
+    table.index = pd.Index(cbsa[cbsa.notna()], name="cbsa_geoid")
+    table = table[~table.index.duplicated()]
+    return table.sort_index()

@@ -198,19 +198,37 @@ class RecapRule:
     baseline_thresholds: tuple[np.ndarray, np.ndarray]
     baseline_flags: np.ndarray
 
+    elsewhere: tuple[np.ndarray, np.ndarray] | None = None
+
     @classmethod
-    def of(cls, tracts: pd.DataFrame, published: Mapping[str, np.ndarray], settings):
+    def of(
+        cls,
+        tracts: pd.DataFrame,
+        published: Mapping[str, np.ndarray],
+        settings,
+        elsewhere: pd.DataFrame | None = None,
+    ):
+        """``elsewhere``: the CBSA means' tracts in other states (:func:`recap.elsewhere_of`),
+        held fixed in every draw."""
         cbsa = tracts["cbsa_geoid"].astype("string").str.strip()
-        codes = pd.factorize(cbsa.mask(cbsa == ""))[0]
+        codes, found = pd.factorize(cbsa.mask(cbsa == ""))
+        by_code = None
+        if elsewhere is not None:
+            known = elsewhere.reindex(found)
+            by_code = (
+                known["rated_tracts"].fillna(0).to_numpy(float),
+                known["rate_sum"].fillna(0.0).to_numpy(float),
+            )
         counts = scenarios.with_composites(published)
         thresholds = recap.recap_thresholds(
-            counts["poverty_universe"], counts["below_poverty"], codes, **settings
-        )
+            counts["poverty_universe"], counts["below_poverty"], codes, **settings,
+            elsewhere=by_code,
+        )  # fmt: skip
         flags = recap.recap_flags(
             counts["total"], counts["nonwhite"], counts["poverty_universe"],
             counts["below_poverty"], thresholds,
         )  # fmt: skip
-        return cls(settings, codes, thresholds, flags)
+        return cls(settings, codes, thresholds, flags, by_code)
 
     def flags(self, counts: Mapping[str, np.ndarray], *, fixed: bool = False) -> np.ndarray:
         """R/ECAP flags of counts (with composites): HUD's rule recomputed on them, or with
@@ -220,7 +238,7 @@ class RecapRule:
             if fixed
             else recap.recap_thresholds(
                 counts["poverty_universe"], counts["below_poverty"], self.cbsa_codes,
-                **self.settings,
+                **self.settings, elsewhere=self.elsewhere,
             )
         )  # fmt: skip
         return recap.recap_flags(
@@ -554,9 +572,11 @@ def prepare_run(
     minimum_units: Mapping[str, int],
     recap_settings: Mapping[str, float],
     geometry: Mapping[str, object] | None = None,
+    recap_elsewhere: pd.DataFrame | None = None,
 ) -> PreparedRun:
     """Baseline states of a state-year: published counts, and ``draws`` replicates drawn as
-    the measurement stage draws them (seeded with ``seed``)."""
+    the measurement stage draws them (seeded with ``seed``). ``recap_elsewhere``: the R/ECAP
+    CBSA means' tracts in other states (:func:`recap.elsewhere_of`)."""
     if draws < 2:
         raise ValueError(f"scenarios: draws must be at least 2, got {draws}")
     tracts = tracts.reset_index(drop=True)
@@ -567,7 +587,7 @@ def prepare_run(
         tracts=tracts,
         base_point=scenarios.initial_state(published, context),
         base_drawn=scenarios.initial_state({p: simulated[p] for p in scenarios.PARTS}, context),
-        recaps=RecapRule.of(tracts, published, recap_settings),
+        recaps=RecapRule.of(tracts, published, recap_settings, recap_elsewhere),
         seed=list(seed),
         interval_level=float(interval_level),
         measured={
@@ -687,7 +707,7 @@ def prepare_configured(
         interval_level=float(settings["interval_level"]), groups=list(settings["groups"]),
         reference_group=str(settings["reference_group"]),
         minimum_units=settings["minimum_units"], recap_settings=settings["recap"],
-        geometry=geometry,
+        geometry=geometry, recap_elsewhere=recap.elsewhere_of(inputs.recaps),
     )  # fmt: skip
 
 
