@@ -35,6 +35,16 @@ def test_intervals_surround_the_value_and_follow_the_seed(northeast):
     assert np.allclose(table["value"], other["value"])  # draws never move the point value
 
 
+def test_areas_gathered_into_frames_change_no_row(northeast, monkeypatch):
+    # The rows of several areas become one frame, their intervals one pass: an area at a
+    # time must give the same table, bit for bit.
+    gathered = measure(northeast, draws=50, seed=[1, 2023, 9], minimum_units={"town": 3})
+    monkeypatch.setattr("housing_segregation.measure._FRAME_ROWS", 1)
+    one_by_one = measure(northeast, draws=50, seed=[1, 2023, 9], minimum_units={"town": 3})
+    assert gathered["geography_id"].nunique() == 5  # one frame against one per area
+    pd.testing.assert_frame_equal(gathered, one_by_one)
+
+
 def test_without_draws_the_interval_columns_are_missing(northeast):
     table = measure(northeast)
     assert table[["se", "ci_low", "ci_high"]].isna().all().all()

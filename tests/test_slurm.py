@@ -56,6 +56,9 @@ def test_connecticut_on_slurm_matches_a_local_run(cluster, tmp_path_factory, sha
     logs = on_cluster / ".snakemake" / "slurm_logs"
     for rule in ("normalise_units", "compute_indices", "scenario", "factsheet_pdf"):
         assert list((logs / f"rule_{rule}").rglob("*.log")), rule
+    # The figures went as grouped jobs (profiles/slurm: `groups`), not one job each.
+    assert list(logs.glob("group_*/**/*.log")), sorted(path.name for path in logs.iterdir())
+    assert not (logs / "rule_map_recaps").exists()
 
     version = version_dir(local)
     assert version_dir(on_cluster).name == version.name

@@ -477,6 +477,11 @@ def index_rows(
             yield row, draws
 
 
+#: Rows of index values gathered before they become a frame with intervals (about 6 MB
+#: with 200 draws).
+_FRAME_ROWS = 4096
+
+
 def compute_indices(
     tracts: pd.DataFrame,
     *,
@@ -521,21 +526,36 @@ def compute_indices(
         if draws
         else None
     )
-    parts = []
+    parts, pending = [], []
+
+    def flush() -> None:
+        """The pending areas' rows as one frame: a frame and a pass of the intervals per
+        area cost more than the indices of a small one (a town of a few block groups)."""
+        if not pending:
+            return
+        columns = {name: [entry for area in pending for entry in area.columns[name]]
+                   for name in pending[0].columns}  # fmt: skip
+        values = np.concatenate([area.values for area in pending])
+        part = pd.DataFrame(columns)
+        part["value"] = values[:, 0]
+        if drawn:
+            floors = np.where(part["index"].isin(SIGNED_INDICES), np.nan, 0.0)
+            part["se"], part["ci_low"], part["ci_high"] = intervals(
+                values[:, 1:], interval_level, values[:, 0], floors
+            )
+        parts.append(part)
+        pending.clear()
+
     for measured in measured_areas(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
         unit_level=unit_level, minimum_units=minimum_units, centroids=centroids,
         unit_areas=unit_areas, radii=radii, inference=inference, seed=seed, threads=threads,
         levels=levels,
     ):  # fmt: skip
-        part = pd.DataFrame(measured.columns)
-        part["value"] = measured.values[:, 0]
-        if drawn:
-            floors = np.where(part["index"].isin(SIGNED_INDICES), np.nan, 0.0)
-            part["se"], part["ci_low"], part["ci_high"] = intervals(
-                measured.values[:, 1:], interval_level, measured.values[:, 0], floors
-            )
-        parts.append(part)
+        pending.append(measured)
+        if sum(len(area.values) for area in pending) >= _FRAME_ROWS:
+            flush()
+    flush()
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table = table.reindex(columns=INDEX_COLUMNS)
     table["n_units"] = table["n_units"].astype(np.int64)

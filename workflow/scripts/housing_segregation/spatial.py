@@ -234,6 +234,11 @@ def kernel_weights(
 
 def _smooth(counts: Array, weights: scipy.sparse.csr_matrix | Array, axis: int) -> Array:
     """W @ counts along ``axis`` in one product: units first, every other axis flattened."""
+    if scipy.sparse.issparse(weights) and axis in (-1, counts.ndim - 1):
+        # Units last: the rows of counts times Wᵀ. scipy takes it as (W @ countsᵀ)ᵀ, the same
+        # sums in the same order, at about half the cost of moving the units axis first.
+        flat = counts.reshape(-1, counts.shape[-1])
+        return np.ascontiguousarray(flat @ weights.T).reshape(counts.shape)
     moved = np.moveaxis(counts, axis, 0)
     flat = np.ascontiguousarray(moved.reshape(moved.shape[0], -1))
     summed = np.asarray(weights @ flat).reshape(moved.shape)
