@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from housing_segregation.uncertainty import (
+    COMPOSITES,
     POVERTY_PARTS,
     RACE_PARTS,
     draw_counts,
@@ -13,6 +14,14 @@ from housing_segregation.uncertainty import (
     point_counts,
     simulate_tract_counts,
 )
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_each_composite_sums_parts_of_one_partition(name):
+    # simulate_tract_counts builds a composite from one partition's draws: a composite
+    # mixing race and poverty parts would not be a count of any one universe.
+    parts = set(COMPOSITES[name])
+    assert parts <= set(RACE_PARTS) or parts <= set(POVERTY_PARTS)
 
 
 def test_draws_have_the_estimate_as_mean_and_moe_over_1645_as_sd():

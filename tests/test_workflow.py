@@ -80,3 +80,17 @@ def test_other_states_are_downloaded_for_a_cross_state_cbsa(listed):
     recap_inputs = sorted(Path(p).name for p in planned_jobs(result.stdout, "input")["flag_recaps"])
     assert recap_inputs == ["cross_state_cbsas.csv", "tracts_09_2023.parquet",
                             "tracts_25_2023.parquet"]  # fmt: skip
+
+
+def test_the_slurm_profile_names_only_rules_of_the_workflow():
+    # A misspelt rule in the profile is silently ignored by Snakemake: no threads, memory
+    # or group for the rule meant.
+    rules = set()
+    for path in (ROOT / "workflow" / "rules").glob("*.smk"):
+        rules |= set(re.findall(r"^(?:rule|checkpoint) (\w+):", path.read_text(), flags=re.M))
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    for key in ("set-threads", "set-resources", "groups"):
+        assert set(profile[key]) <= rules, (key, sorted(set(profile[key]) - rules))
+    assert set(profile["group-components"]) == set(profile["groups"].values())
+    figures = {rule for rule in rules if rule.startswith(("map_", "plot_"))}
+    assert set(profile["groups"]) == figures
