@@ -20,7 +20,7 @@ from tobler.area_weighted import area_interpolate
 from housing_segregation.harmonise import (
     check_weights,
     harmonise_units,
-    harmonised_tract_table,
+    harmonised_unit_table,
     interpolate_counts,
     overlay_weights,
     read_relationships,
@@ -214,7 +214,7 @@ def test_a_harmonised_table_has_the_target_tracts_and_the_source_counts():
         year=2023, county_geoid="new", total=[1.0, 2.0], total_moe=[1.0, 1.0],
         median_household_income=[1.0, 2.0], median_household_income_moe=[1.0, 1.0],
     )  # fmt: skip
-    table = harmonised_tract_table(source, target)
+    table = harmonised_unit_table(source, target)
     assert list(table.columns) == list(target.columns)
     assert table["geoid"].tolist() == ["L", "R"]
     assert table["year"].tolist() == [2019, 2019]

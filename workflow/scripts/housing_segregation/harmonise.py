@@ -223,7 +223,7 @@ def count_columns(tracts: pd.DataFrame) -> list[str]:
     ]
 
 
-def harmonised_tract_table(
+def harmonised_unit_table(
     source: gpd.GeoDataFrame,
     target: gpd.GeoDataFrame,
     *,
@@ -231,11 +231,12 @@ def harmonised_tract_table(
     weights: pd.DataFrame | None = None,
     weights_source: str = "tract overlay",
 ) -> gpd.GeoDataFrame:
-    """The ``source`` year's counts on the ``target`` year's tracts (both tract tables of one
-    state, as the normalisation stage writes them): the target's IDs, areas, geometry and
-    geography (towns, regions, CBSAs of the target year), the source's year, and its counts
-    carried by ``weights`` (:data:`WEIGHT_COLUMNS`, e.g. :func:`relationship_weights`) or,
-    without them, by :func:`overlay_weights` of the two tables' tract polygons. Medians are
+    """The ``source`` year's counts on the ``target`` year's units (both unit tables of one
+    state, tracts or block groups, as the normalisation stage writes them): the target's IDs,
+    areas, geometry and geography (towns, regions, CBSAs of the target year), the source's
+    year, and its counts carried by ``weights`` (:data:`WEIGHT_COLUMNS`, e.g.
+    :func:`relationship_weights`) or, without them, by :func:`overlay_weights` of the two
+    tables' unit polygons. Medians are
     left empty: they do not add up. Counts are whole numbers that keep each state total."""
     if weights is None:
         weights = overlay_weights(source, target, min_share=min_share)
@@ -276,7 +277,7 @@ def harmonise_units(
     unit: UnitLevel = TRACT,
     relationships: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
-    """:func:`harmonised_tract_table` (of tracts, or block groups: ``unit``) with the
+    """:func:`harmonised_unit_table` (of tracts, or block groups: ``unit``) with the
     relationship file's shares where the run has the file, else the overlay's; the log says
     which."""
     if relationships:
@@ -285,7 +286,7 @@ def harmonise_units(
     else:
         described, weights = WEIGHT_SOURCES["overlay"], None
     log.info("state %s: shares from the %s", state, described)
-    return harmonised_tract_table(source, target, weights=weights, weights_source=described)
+    return harmonised_unit_table(source, target, weights=weights, weights_source=described)
 
 
 #: Columns of tables/indices_timeseries.csv after the indices' own.
