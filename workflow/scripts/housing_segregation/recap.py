@@ -294,7 +294,9 @@ def cbsa_rates_elsewhere(
         )
     other_states = set().union(*(_states(other, caller) for other in others))
     if own & other_states:
-        raise ValueError(f"{caller}: another table holds tracts of state(s) {sorted(own)}")
+        raise ValueError(
+            f"{caller}: another table holds tracts of state(s) {sorted(own & other_states)}"
+        )
     at_hand = own | other_states
     rated = pd.concat(rates, ignore_index=True) if rates else pd.DataFrame(
         {"cbsa_geoid": pd.Series(dtype="string"), "rate": pd.Series(dtype=float)}
