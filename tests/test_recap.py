@@ -624,3 +624,18 @@ def test_recap_table_carries_what_the_cbsa_mean_took_from_elsewhere(ct_tracts_20
     assert (alone["cbsa_coverage"] == "complete").all()
     np.testing.assert_array_equal(alone["poverty_threshold"], table["poverty_threshold"])
     assert elsewhere_of(table)["rated_tracts"].eq(0).all()
+
+
+def test_recap_map_says_which_cbsa_means_are_partial(ct_tracts_2023):
+    import matplotlib.pyplot as plt
+
+    from housing_segregation.figures import recap_map
+
+    spans = {"49340": ["09", "25"]}
+    partial = recap_table(ct_tracts_2023, {}, cbsa_rates_elsewhere(ct_tracts_2023, [], spans))
+    for table, noted in ((partial, True), (recap_table(ct_tracts_2023, {}), False)):
+        figure = recap_map(table, delineation="2020", analysis_version="test")
+        texts = " ".join(text.get_text() for text in figure.texts)
+        plt.close(figure)
+        sentence = "The CBSA mean of Worcester, MA-CT is over Connecticut's tracts only"
+        assert (sentence in texts) == noted

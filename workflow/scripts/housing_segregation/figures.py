@@ -319,9 +319,23 @@ def recap_map(recaps: gpd.GeoDataFrame, *, delineation: str, analysis_version: s
             fig,
             f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
             f"5-year estimates, tables B03002 and C17002; CBSA delineation {delineation}. "
-            f"Analysis: housing-segregation {analysis_version}.",
+            f"Analysis: housing-segregation {analysis_version}.{_partial_note(recaps, state)}",
         )
     return fig
+
+
+def _partial_note(recaps: gpd.GeoDataFrame, state: str) -> str:
+    """A sentence naming the CBSAs whose R/ECAP threshold came from the tracts at hand
+    only (``cbsa_coverage`` partial: a state they span was missing), or nothing."""
+    if "cbsa_coverage" not in recaps:
+        return ""
+    partial = sorted(set(recaps.loc[recaps["cbsa_coverage"] == "partial", "cbsa_name"]))
+    if not partial:
+        return ""
+    return (
+        f" The CBSA mean of {'; '.join(partial)} is over {state}'s tracts only: the tracts "
+        "of its other states were not at hand."
+    )
 
 
 def _label_metres(label: str) -> float:
