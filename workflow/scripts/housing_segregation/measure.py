@@ -526,7 +526,9 @@ def compute_indices(
         if draws
         else None
     )
-    parts, pending = [], []
+    parts: list[pd.DataFrame] = []
+    pending: list[MeasuredArea] = []
+    pending_rows = 0
 
     def flush() -> None:
         """The pending areas' rows as one frame: a frame and a pass of the intervals per
@@ -545,6 +547,8 @@ def compute_indices(
             )
         parts.append(part)
         pending.clear()
+        nonlocal pending_rows
+        pending_rows = 0
 
     for measured in measured_areas(
         tracts, point, drawn, groups=groups, reference_group=reference_group,
@@ -553,7 +557,8 @@ def compute_indices(
         levels=levels,
     ):  # fmt: skip
         pending.append(measured)
-        if sum(len(area.values) for area in pending) >= _FRAME_ROWS:
+        pending_rows += len(measured.values)
+        if pending_rows >= _FRAME_ROWS:
             flush()
     flush()
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

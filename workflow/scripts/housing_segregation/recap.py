@@ -260,6 +260,10 @@ def flag_recaps(
 #: Columns of :func:`cbsa_rates_elsewhere`, per CBSA.
 ELSEWHERE_COLUMNS = ["rated_tracts", "rate_sum", "coverage"]
 
+#: The columns :func:`cbsa_rates_elsewhere` reads of the other states' tract tables (a
+#: whole state's table need not be read with its geometry).
+OTHER_STATE_COLUMNS = ["geoid", "state_fips", "cbsa_geoid", "poverty_universe", "below_poverty"]
+
 
 def cbsa_rates_elsewhere(
     tracts: pd.DataFrame, others: Sequence[pd.DataFrame], spans: Mapping[str, Sequence[str]]
@@ -281,7 +285,7 @@ def cbsa_rates_elsewhere(
     crossing = sorted(set(cbsa.dropna()) & set(spans))
     rates = []
     for other in others:
-        _require_columns(other, ["cbsa_geoid", "poverty_universe", "below_poverty"], caller)
+        _require_columns(other, OTHER_STATE_COLUMNS[2:], caller)
         counts = _counts(other, ["poverty_universe", "below_poverty"], caller)
         _not_above(other, counts, "below_poverty", "poverty_universe", caller)
         rates.append(
