@@ -39,6 +39,7 @@ from housing_segregation.geometric import (
     concentration_indices,
     delta,
     distance_to_centre,
+    packed_local_indices,
     proximity_indices,
     relative_centralization,
     relative_clustering,
@@ -715,3 +716,44 @@ def test_single_precision_must_start_on_the_batch_axis():
     counts = np.ones((2, 8))
     with pytest.raises(ValueError, match="single_precision_from: 3 is not a position"):
         proximity_indices(counts, counts, 2 * counts, proximity, single_precision_from=3)
+
+
+def test_packed_local_indices_equal_each_area_alone():
+    # SYNTHETIC: four areas padded to 12 units: random areas and distances; equal areas
+    # and equal distances (ties, which PySAL's unstable argsort orders); one unit alone
+    # (concentration undefined). Expected: each area's own indices, checked against
+    # PySAL above, on a batch of 6 draws (so undefined values are NaN, not errors).
+    rng = np.random.default_rng(5)
+    sizes = [7, 12, 9, 1]
+    areas = [rng.uniform(1e5, 9e6, n) for n in sizes]
+    distances = [rng.uniform(0, 2e4, n) for n in sizes]
+    areas[2], distances[2] = np.full(9, 4e6), np.repeat([1e3, 2e3, 3e3], 3)
+    totals = [rng.integers(0, 900, size=(6, n)).astype(float) for n in sizes]
+    totals[1][:, 3] = 0.0
+    groups = [np.floor(t * rng.uniform(0, 0.6, t.shape)) for t in totals]
+    others = [
+        np.floor((t - g) * rng.uniform(0.3, 1, t.shape))
+        for t, g in zip(totals, groups, strict=True)
+    ]
+    width = max(sizes)
+    padded = [np.zeros((6, len(sizes), width)) for _ in range(3)]
+    for k, n in enumerate(sizes):
+        for values, own in zip(padded, (groups[k], others[k], totals[k]), strict=True):
+            values[:, k, :n] = own
+    packed = packed_local_indices(*padded, areas, distances)
+    for k in range(len(sizes)):
+        g, o, t, a, d = groups[k], others[k], totals[k], areas[k], distances[k]
+        alone = {
+            "delta": delta(g, t, a),
+            **concentration_indices(g, o, t, a),
+            "absolute_centralization": absolute_centralization(g, t, d, a),
+            "relative_centralization": relative_centralization(g, o, d),
+        }
+        assert set(alone) == set(packed)
+        for name, value in alone.items():
+            np.testing.assert_allclose(packed[name][:, k], value, rtol=1e-12, atol=1e-14)
+    # Undefined where every unit has the same area, or there is one unit.
+    assert np.isnan(packed["absolute_concentration"][:, 2:]).all()
+    assert np.isfinite(packed["absolute_concentration"][:, :2]).all()
+    with pytest.raises(ValueError, match="3 and 4 areas for counts of 4"):
+        packed_local_indices(*padded, areas[:3], distances)

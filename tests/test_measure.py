@@ -73,23 +73,35 @@ def test_cbsa_reaching_into_another_state_is_not_measured(northeast):
     assert "49340" in set(measure(complete)["geography_id"])
 
 
-def test_spatial_and_geometric_indices_are_wired_to_the_engine(northeast, shared_data):
+@pytest.fixture(scope="module")
+def northeast_geometry(northeast, shared_data):
+    """The Northeastern region's tract centroids (n, 2) and areas (n,), EPSG:5070."""
     import geopandas as gpd
-
-    from housing_segregation.spatial import egohood_dissimilarity, kernel_weights
 
     shapes = gpd.read_file(shared_data / "boundaries" / "cb_2020_09_tract_500k.geojson")
     shapes = shapes.to_crs("EPSG:5070").set_index("GEOID").loc[northeast["boundary_geoid"]]
-    centroids = np.column_stack([shapes.centroid.x, shapes.centroid.y])
-    table = measure(
-        northeast,
+    return np.column_stack([shapes.centroid.x, shapes.centroid.y]), shapes.area.to_numpy()
+
+
+def measure_everything(tracts, geometry, **options):
+    centroids, unit_areas = geometry
+    return measure(
+        tracts,
         centroids=centroids,
-        unit_areas=shapes.area.to_numpy(),
+        unit_areas=unit_areas,
         radii=[1000, 2000],
         draws=50,
         seed=[3, 2023, 9],
         inference={"bias_correction_draws": 50, "permutations": 99},
+        **options,
     )
+
+
+def test_spatial_and_geometric_indices_are_wired_to_the_engine(northeast, northeast_geometry):
+    from housing_segregation.spatial import egohood_dissimilarity, kernel_weights
+
+    centroids, _ = northeast_geometry
+    table = measure_everything(northeast, northeast_geometry)
     county = table[(table["geography_level"] == "county") & (table["group"] == "hispanic")]
     values = county.set_index("index")["value"]
     pair = northeast["hispanic"] + northeast["white_nh"]
@@ -140,3 +152,29 @@ def test_an_index_undefined_on_the_published_counts_is_left_empty():
     assert black.loc["dissimilarity", "value"] == pytest.approx(0.0)  # alike in both tracts
     defined = black.drop(["absolute_concentration", "relative_concentration"])
     assert defined[["value", "se"]].notna().all().all()
+
+
+def test_small_areas_measured_in_packs_equal_each_area_alone(
+    northeast, northeast_geometry, monkeypatch
+):
+    from housing_segregation import measure as stage
+
+    found = stage.areas(northeast, {"town": 2})
+    packs = stage.packs(found)
+    # Every area once; the six towns of 2 tracts or more share packs; the region's
+    # levels whose M is split into towns are packed apart from the towns.
+    assert sorted(number for pack in packs for number, _ in pack) == list(range(len(found)))
+    assert len(packs) < len(found)
+    for pack in packs:
+        assert len({area.level in stage.DECOMPOSED_LEVELS for _, area in pack}) == 1
+        assert len(pack) * max(len(area.units) for _, area in pack) <= stage._PACK_UNITS
+    packed = measure_everything(northeast, northeast_geometry, minimum_units={"town": 2})
+    monkeypatch.setattr("housing_segregation.measure._PACK_LIMIT", 0)
+    assert all(len(pack) == 1 for pack in stage.packs(found))
+    alone = measure_everything(northeast, northeast_geometry, minimum_units={"town": 2})
+    key = ["geography_level", "geography_id", "index", "group", "reference_group"]
+    pd.testing.assert_frame_equal(packed[key], alone[key])
+    assert packed.loc[packed["geography_level"] == "town", "geography_id"].nunique() == 6
+    for column in ("value", "se", "ci_low", "ci_high"):
+        # Padding changes only the order of some sums (the centralization curves' most).
+        np.testing.assert_allclose(packed[column], alone[column], rtol=1e-9, atol=1e-12)

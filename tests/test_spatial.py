@@ -42,10 +42,12 @@ from housing_segregation.spatial import (
     distance_decay_isolation,
     egohood_dissimilarity,
     egohood_entropy,
+    egohood_indices,
     egohood_multigroup_dissimilarity,
     egohood_multigroup_entropy,
     kernel_weights,
     multiscalar_profile,
+    packed_weights,
     smooth,
     spatial_proximity,
 )
@@ -696,3 +698,28 @@ def test_ct_weights_are_sparse(ct_tracts):
     g = ct_tracts["hispanic"].to_numpy(np.float64)
     t = ct_tracts["total"].to_numpy(np.float64)
     assert egohood_dissimilarity(g, t, weights) < dissimilarity(g, t - g)
+
+
+def test_packed_egohoods_equal_each_area_alone():
+    # SYNTHETIC: three areas of 5, 9 and 2 units (random points within 3 km, random
+    # counts, one empty unit), padded to 9 units; the expected values are each area's
+    # own egohood indices, which the tests above check against PySAL.
+    rng = np.random.default_rng(11)
+    sizes = [5, 9, 2]
+    points = [rng.uniform(0, 3000, size=(n, 2)) for n in sizes]
+    totals = [rng.integers(0, 400, size=(7, n)).astype(float) for n in sizes]
+    totals[0][:, 1] = 0.0
+    groups = [np.floor(total * rng.uniform(0, 1, size=total.shape)) for total in totals]
+    width = max(sizes)
+    group, total = np.zeros((7, len(sizes), width)), np.zeros((7, len(sizes), width))
+    for k, n in enumerate(sizes):
+        group[:, k, :n], total[:, k, :n] = groups[k], totals[k]
+    for distance in (1000, 2500):
+        weights = [kernel_weights(own, distance) for own in points]
+        packed = egohood_indices(group, total, packed_weights(weights, width), packed=True)
+        for k in range(len(sizes)):
+            alone = egohood_indices(groups[k], totals[k], weights[k])
+            for name in ("dissimilarity", "entropy"):
+                np.testing.assert_allclose(packed[name][:, k], alone[name], rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="an area of 9 units in a width of 5"):
+        packed_weights(weights, 5)

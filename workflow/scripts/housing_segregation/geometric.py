@@ -47,6 +47,7 @@ Every function equals the PySAL class of the same name to 1e-9 on the same GeoDa
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from numbers import Real
 
@@ -72,6 +73,7 @@ __all__ = [
     "concentration_indices",
     "delta",
     "distance_to_centre",
+    "packed_local_indices",
     "proximity_indices",
     "relative_centralization",
     "relative_clustering",
@@ -248,8 +250,31 @@ def delta(group: ArrayLike, total: ArrayLike, area: ArrayLike) -> Index:
     g, _, _ = _group_in_total(group, total)
     a = _area(area, g.shape[-1])
     members = g.sum(axis=-1)
-    value = 0.5 * np.abs(_ratio(g, members[..., None]) - a / a.sum()).sum(axis=-1)
-    return _finish(value, (members <= 0, f"group: {_NO_MEMBERS}"))
+    return _finish(_delta_value(g, a, members), (members <= 0, f"group: {_NO_MEMBERS}"))
+
+
+def _delta_value(g: Array, a: Array, members: Array) -> Array:
+    return 0.5 * np.abs(_ratio(g, members[..., None]) - a / a.sum(axis=-1, keepdims=True)).sum(
+        axis=-1
+    )
+
+
+def _sorted(values: Array, order: Array) -> Array:
+    """``values`` (..., n_units) reordered along the units axis by ``order`` (n_units,); or,
+    for a pack of areas, values (..., n_areas, width) each area by its own row of ``order``
+    (n_areas, width), in one gather over the flattened last two axes."""
+    if order.ndim == 1:
+        return values[..., order]
+    n_areas, width = order.shape
+    flat = (order + width * np.arange(n_areas)[:, None]).ravel()
+    values = np.broadcast_to(values, (*values.shape[:-2], n_areas, width))
+    return values.reshape(*values.shape[:-2], n_areas * width)[..., flat].reshape(values.shape)
+
+
+def _area_orders(a: Array) -> tuple[Array, Array]:
+    """Units by ascending and by descending area, as PySAL sorts them (NumPy's default
+    argsort of a and of −a: ties need not mirror each other)."""
+    return np.argsort(a), np.argsort(-a)
 
 
 def _first_reaching(cumulative: Array, population: Array, members: Array) -> Array:
@@ -261,23 +286,29 @@ def _first_reaching(cumulative: Array, population: Array, members: Array) -> Arr
     return np.where(below.all(axis=-1), n_units, np.argmin(below, axis=-1) + 1)
 
 
-def _concentration_bounds(members: Array, t: Array, a: Array) -> tuple[Array, Array, Array]:
+def _concentration_bounds(
+    members: Array, t: Array, a: Array, orders: tuple[Array, Array]
+) -> tuple[Array, Array, Array]:
     """Area-weighted mean area of the smallest units that together hold X people and of the
     largest ones (PySAL's T1 and T2 terms), and whether both are defined.
 
     As in PySAL, n1 counts units up from the smallest (``argsort(area)``) and n2 from the
     largest (``argsort(-area)``), and both are then applied to the ascending order: with ties
     in area the two orders need not be mirror images, and this reproduces PySAL exactly.
+    ``orders`` are those two (:func:`_area_orders`), or a pack's (:func:`packed_local_indices`).
     """
-    ascending, descending = np.argsort(a), np.argsort(-a)
+    ascending, descending = orders
     population = t.sum(axis=-1)
-    t_up = t[..., ascending]
+    t_up = _sorted(t, ascending)
+    width = a.shape[-1]
     n_small = _first_reaching(np.cumsum(t_up, axis=-1), population, members)
-    n_large = a.size - _first_reaching(np.cumsum(t[..., descending], axis=-1), population, members)
-    position = np.arange(a.size)
+    n_large = width - _first_reaching(
+        np.cumsum(_sorted(t, descending), axis=-1), population, members
+    )
+    position = np.arange(width)
     small = position < n_small[..., None]
     large = position >= n_large[..., None]
-    weighted = t_up * a[ascending]
+    weighted = t_up * _sorted(a, ascending)
     small_total = np.where(small, t_up, 0.0).sum(axis=-1)
     large_total = np.where(large, t_up, 0.0).sum(axis=-1)
     small_mean = _ratio(np.where(small, weighted, 0.0).sum(axis=-1), small_total)
@@ -337,7 +368,9 @@ def absolute_concentration(group: ArrayLike, total: ArrayLike, area: ArrayLike) 
     g, t, _ = _group_in_total(group, total)
     a = _area(area, g.shape[-1])
     members = g.sum(axis=-1)
-    return _absolute_concentration(g, a, members, _concentration_bounds(members, t, a))
+    return _absolute_concentration(
+        g, a, members, _concentration_bounds(members, t, a, _area_orders(a))
+    )
 
 
 def relative_concentration(
@@ -355,7 +388,9 @@ def relative_concentration(
     g, o, t = _group_and_other(group, other, total)
     a = _area(area, g.shape[-1])
     members = g.sum(axis=-1)
-    return _relative_concentration(g, o, a, members, _concentration_bounds(members, t, a))
+    return _relative_concentration(
+        g, o, a, members, _concentration_bounds(members, t, a, _area_orders(a))
+    )
 
 
 def concentration_indices(
@@ -368,7 +403,7 @@ def concentration_indices(
     g, o, _ = _group_and_other(group, other, total)
     a = _area(area, g.shape[-1])
     members = g.sum(axis=-1)
-    bounds = _concentration_bounds(members, np.asarray(total, dtype=np.float64), a)
+    bounds = _concentration_bounds(members, np.asarray(total, dtype=np.float64), a, _area_orders(a))
     return {
         "absolute_concentration": _absolute_concentration(g, a, members, bounds),
         "relative_concentration": _relative_concentration(g, o, a, members, bounds),
@@ -407,10 +442,14 @@ def absolute_centralization(
     order = _outwards(distance_to_centre, n_units)
     a = _area(area, n_units)
     members = g.sum(axis=-1)
-    group_share = _ratio(np.cumsum(g[..., order], axis=-1), members[..., None])
-    area_share = np.cumsum(a[order]) / a.sum()
-    value = _centralization_curve(group_share, area_share)
+    value = _absolute_centralization_value(g, a, order, members)
     return _finish(value, (members <= 0, f"group: {_NO_MEMBERS}"))
+
+
+def _absolute_centralization_value(g: Array, a: Array, order: Array, members: Array) -> Array:
+    group_share = _ratio(np.cumsum(_sorted(g, order), axis=-1), members[..., None])
+    area_share = np.cumsum(_sorted(a, order), axis=-1) / a.sum(axis=-1, keepdims=True)
+    return _centralization_curve(group_share, area_share)
 
 
 def relative_centralization(
@@ -423,10 +462,79 @@ def relative_centralization(
     g, o = _group_and_other(group, other)
     order = _outwards(distance_to_centre, g.shape[-1])
     members, others = g.sum(axis=-1), o.sum(axis=-1)
-    group_share = _ratio(np.cumsum(g[..., order], axis=-1), members[..., None])
-    other_share = _ratio(np.cumsum(o[..., order], axis=-1), others[..., None])
-    value = _centralization_curve(group_share, other_share)
+    value = _relative_centralization_value(g, o, order, members, others)
     return _finish(value, (members <= 0, f"group: {_NO_MEMBERS}"), (others <= 0, _NO_OTHERS))
+
+
+def _relative_centralization_value(
+    g: Array, o: Array, order: Array, members: Array, others: Array
+) -> Array:
+    group_share = _ratio(np.cumsum(_sorted(g, order), axis=-1), members[..., None])
+    other_share = _ratio(np.cumsum(_sorted(o, order), axis=-1), others[..., None])
+    return _centralization_curve(group_share, other_share)
+
+
+# --------------------------------------------------------------------------------------------
+# Delta, concentration and centralization of several areas at once
+# --------------------------------------------------------------------------------------------
+
+
+def packed_local_indices(
+    group: ArrayLike,
+    other: ArrayLike,
+    total: ArrayLike,
+    areas: Sequence[ArrayLike],
+    distances_to_centre: Sequence[ArrayLike],
+) -> dict[str, Array]:
+    """:func:`delta`, :func:`concentration_indices` and the two centralization indices of
+    the areas of a pack at once, from one call per index however many areas there are.
+
+    Counts have shape (..., n_areas, width): area k's units first, then padding (empty
+    units, all counts 0) up to ``width``. ``areas`` and ``distances_to_centre`` are each
+    area's own, unpadded (area k has ``len(areas[k])`` units). Values have shape
+    (..., n_areas), NaN where undefined (as in a batch). Each equals the function of the
+    same name on the area's own units, to rounding: units are sorted per area exactly as
+    those functions sort them, and padding is given area 0 and placed where it adds nothing
+    to any sum (first by area, last outwards).
+    """
+    g, o, _ = _group_and_other(group, other, total)
+    n_areas, width = g.shape[-2:]
+    if len(areas) != n_areas or len(distances_to_centre) != n_areas:
+        raise ValueError(
+            f"areas, distances_to_centre: {len(areas)} and {len(distances_to_centre)} areas "
+            f"for counts of {n_areas}"
+        )
+    a = np.zeros((n_areas, width))
+    ascending, descending, outwards = (np.empty((n_areas, width), dtype=np.intp) for _ in "abc")
+    for k, (own_area, distance) in enumerate(zip(areas, distances_to_centre, strict=True)):
+        n_units = len(own_area)
+        own_area = _area(own_area, n_units)
+        if n_units > width:
+            raise ValueError(f"areas: area {k} has {n_units} units, wider than the counts")
+        a[k, :n_units] = own_area
+        up, down = _area_orders(own_area)
+        padding = np.arange(n_units, width)
+        ascending[k] = np.concatenate([padding, up])
+        descending[k] = np.concatenate([down, padding])
+        outwards[k] = np.concatenate([_outwards(distance, n_units), padding])
+    members, others = g.sum(axis=-1), o.sum(axis=-1)
+    # A total shared by several groups (fewer leading axes) is sorted and summed once.
+    t = np.asarray(total, dtype=np.float64)
+    bounds = _concentration_bounds(members, t, a, (ascending, descending))
+    no_members = (members <= 0, f"group: {_NO_MEMBERS}")
+    return {
+        "delta": _finish(_delta_value(g, a, members), no_members),
+        "absolute_concentration": _absolute_concentration(g, a, members, bounds),
+        "relative_concentration": _relative_concentration(g, o, a, members, bounds),
+        "absolute_centralization": _finish(
+            _absolute_centralization_value(g, a, outwards, members), no_members
+        ),
+        "relative_centralization": _finish(
+            _relative_centralization_value(g, o, outwards, members, others),
+            no_members,
+            (others <= 0, _NO_OTHERS),
+        ),
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,16 +11,15 @@ import numpy as np
 import pandas as pd
 
 from . import indices
-from .geometric import (
-    absolute_centralization,
-    concentration_indices,
-    delta,
-    distance_to_centre,
-    proximity_indices,
-    relative_centralization,
-)
+from .geometric import distance_to_centre, packed_local_indices, proximity_indices
 from .inference import bias_corrected_dissimilarity, random_allocation_test
-from .spatial import DecayProximity, decay_proximity, egohood_indices, kernel_weights
+from .spatial import (
+    DecayProximity,
+    decay_proximity,
+    egohood_indices,
+    kernel_weights,
+    packed_weights,
+)
 from .uncertainty import COMPOSITES, intervals, point_counts, simulate_tract_counts
 
 log = logging.getLogger(__name__)
@@ -164,56 +163,88 @@ def area_geometry(centroids: np.ndarray, area: np.ndarray, radii: Iterable[float
     )
 
 
-#: Counts per comparison array in one pass of the local spatial indices (16 MB): a large
-#: area's draws are taken in chunks, so memory stays bounded at any size.
-_SPATIAL_CHUNK_VALUES = 2**21
+@dataclass
+class PackGeometry:
+    """The geometry of a pack of areas (:func:`packs`): each area's own, and per radius the
+    areas' kernel weights as one block-diagonal matrix over the padded units."""
+
+    areas: list[AreaGeometry]
+    kernels: dict[float, object]
 
 
-def spatial_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
+def pack_geometry(geometries: list[AreaGeometry], width: int) -> PackGeometry:
+    if len(geometries) == 1 and len(geometries[0].area) == width:
+        return PackGeometry(geometries, geometries[0].kernels)
+    radii = geometries[0].kernels
+    return PackGeometry(
+        geometries,
+        {
+            radius: packed_weights([g.kernels[radius] for g in geometries], width)
+            for radius in radii
+        },
+    )
+
+
+#: Counts per comparison array in one pass of the local spatial indices (2 MB): the draws
+#: are taken in chunks, so memory stays bounded at any size, and each pass's arrays stay
+#: near the cache (larger chunks measured slower: the passes wait on memory).
+_SPATIAL_CHUNK_VALUES = 2**18
+
+
+def spatial_indices(
+    group, reference, universe, geometry: PackGeometry, widths: Sequence[int]
+) -> list[IndexValues]:
     """Egohood (kernel) D and H per radius over the pair, distance-decay exposure, spatial
-    proximity, and the concentration, centralization and clustering indices, over all the
-    area's tracts (as PySAL computes them on the area's GeoDataFrame). Counts have shape
-    (n_comparisons, batch, n_units), the universe (batch, n_units); every draw of the
-    batch is computed on its own, so the chunks change no value. The indices over the
-    n × n proximity matrix take the whole batch in one pass over it (its blocks, not the
-    counts, bound their memory): rebuilding the matrix for each chunk would cost more
-    than the products. The batch's first position is the published counts: the draws
-    after it are multiplied by that matrix in single precision (see
+    proximity, and the concentration, centralization and clustering indices, over all of
+    each area's tracts (as PySAL computes them on the area's GeoDataFrame), for the areas
+    of a pack. Counts have shape (n_comparisons, batch, n_areas, width), the universe
+    (batch, n_areas, width); area k's units are the first ``widths[k]``, the rest padding.
+    Each area's values have shape (n_comparisons, batch).
+
+    Every draw of the batch is computed on its own, so the chunks change no value. The
+    indices over the n × n proximity matrix take the whole batch in one pass over it (its
+    blocks, not the counts, bound their memory): rebuilding the matrix for each chunk
+    would cost more than the products. The batch's first position is the published
+    counts: the draws after it are multiplied by that matrix in single precision (see
     :func:`geometric.proximity_indices`)."""
-    draws = group.shape[-2]
-    size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :].size)
+    draws = group.shape[-3]
+    size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :, :].size)
     parts = [
         _local_indices(
-            *(values[..., start : start + size, :] for values in (group, reference, universe)),
+            *(values[..., start : start + size, :, :] for values in (group, reference, universe)),
             geometry,
         )
         for start in range(0, draws, size)
     ]
-    values = {name: np.concatenate([part[name] for part in parts], axis=-1) for name in parts[0]}
-    values.update(
-        proximity_indices(group, reference, universe, geometry.proximity, single_precision_from=1)
-    )
-    return values
+    found = []
+    for area, (own, width) in enumerate(zip(geometry.areas, widths, strict=True)):
+        values = {name: np.concatenate([part[area][name] for part in parts], axis=-1)
+                  for name in parts[0][area]}  # fmt: skip
+        own_counts = (counts[..., area, :width] for counts in (group, reference, universe))
+        values.update(proximity_indices(*own_counts, own.proximity, single_precision_from=1))
+        found.append(values)
+    return found
 
 
-def _local_indices(group, reference, universe, geometry: AreaGeometry) -> IndexValues:
+def _local_indices(group, reference, universe, geometry: PackGeometry) -> list[IndexValues]:
     pair = group + reference
-    values: IndexValues = {}
+    packed: list[IndexValues] = [{} for _ in geometry.areas]
     for radius, weights in geometry.kernels.items():
         label = distance_label(radius)
-        egohood = egohood_indices(group, pair, weights)
-        values[f"spatial_dissimilarity_{label}"] = egohood["dissimilarity"]
-        values[f"spatial_entropy_{label}"] = egohood["entropy"]
-    area, to_centre = geometry.area, geometry.to_centre
-    values.update(
-        {
-            "delta": delta(group, universe, area),
-            **concentration_indices(group, reference, universe, area),
-            "absolute_centralization": absolute_centralization(group, universe, to_centre, area),
-            "relative_centralization": relative_centralization(group, reference, to_centre),
-        }
+        egohood = egohood_indices(group, pair, weights, packed=True)
+        for area, values in enumerate(packed):
+            values[f"spatial_dissimilarity_{label}"] = egohood["dissimilarity"][..., area]
+            values[f"spatial_entropy_{label}"] = egohood["entropy"][..., area]
+    local = packed_local_indices(
+        group,
+        reference,
+        universe,
+        [own.area for own in geometry.areas],
+        [own.to_centre for own in geometry.areas],
     )
-    return values
+    for area, values in enumerate(packed):
+        values.update({name: value[..., area] for name, value in local.items()})
+    return packed
 
 
 @dataclass
@@ -337,6 +368,51 @@ class _Rows:
         return MeasuredArea(self.columns, values, np.array(self.simulated, dtype=bool))
 
 
+#: Areas of at most this many tracts are measured in packs: a small area's indices cost
+#: as much in per-call overhead as in arithmetic (a town of a dozen block groups), so the
+#: areas of a pack are padded with empty units to one width and measured as one batch.
+_PACK_LIMIT = 256
+
+#: Padded units in a pack (its areas × the width): with 200 draws, packs much larger than
+#: this measured slower (arrays far beyond the cache), as did areas one at a time.
+_PACK_UNITS = 256
+
+
+def packs(found: Sequence[Area]) -> list[list[tuple[int, Area]]]:
+    """The areas (with their position in ``found``) in the packs they are measured in: a
+    large area alone, small ones by size, together while the pack has at most
+    :data:`_PACK_UNITS` padded units. Areas whose multigroup M is split into towns are
+    packed apart from the others (their split is computed per area)."""
+    numbered = list(enumerate(found))
+    result = [[item] for item in numbered if len(item[1].units) > _PACK_LIMIT]
+    small = sorted(
+        (item for item in numbered if len(item[1].units) <= _PACK_LIMIT),
+        key=lambda item: (item[1].level in DECOMPOSED_LEVELS, len(item[1].units), item[0]),
+    )
+    pack: list[tuple[int, Area]] = []
+    for item in small:
+        decomposed = item[1].level in DECOMPOSED_LEVELS
+        if pack and (
+            (len(pack) + 1) * len(item[1].units) > _PACK_UNITS
+            or (pack[0][1].level in DECOMPOSED_LEVELS) != decomposed
+        ):
+            result.append(pack)
+            pack = []
+        pack.append(item)
+    if pack:
+        result.append(pack)
+    return result
+
+
+def padded(unit_lists: Sequence[np.ndarray]) -> np.ndarray:
+    """Positions of each area's units, (n_areas, width), padded with -1 to the widest."""
+    width = max(len(units) for units in unit_lists)
+    positions = np.full((len(unit_lists), width), -1, dtype=np.intp)
+    for row, units in zip(positions, unit_lists, strict=True):
+        row[: len(units)] = units
+    return positions
+
+
 def measured_areas(
     tracts: pd.DataFrame,
     point: Mapping[str, np.ndarray],
@@ -354,7 +430,7 @@ def measured_areas(
     threads: int = 1,
     levels: Iterable[str] | None = None,
 ) -> Iterator[MeasuredArea]:
-    """Each index of each area from given counts, an area at a time.
+    """Each index of each area from given counts, a pack of areas (:func:`packs`) at a time.
 
     ``point`` holds each count of :func:`count_names` per tract (shape (n,)), ``drawn`` the
     same with a leading axis of draws; ``tracts`` (index 0..n-1) gives the areas. Areas and
@@ -364,7 +440,7 @@ def measured_areas(
     The published counts and the draws are one batch (published first), and the
     comparisons sharing a universe (the race groups in the total population; the poverty
     groups in the poverty universe) are measured together: every index is one vectorised
-    call per area and family, and an index undefined on the published counts (e.g.
+    call per pack and family, and an index undefined on the published counts (e.g.
     concentration in a 3-tract area with a large majority) is NaN, not an error."""
     tests = comparisons(list(groups), reference_group)
     year = int(tracts["year"].iloc[0])
@@ -373,90 +449,155 @@ def measured_areas(
     radii = sorted(float(radius) for radius in radii)
     batch = 1 + (len(next(iter(drawn.values()))) if drawn else 0)
 
-    def stacked(names: list[str], units: np.ndarray) -> np.ndarray:
-        """The counts of ``names`` in ``units``, published then drawn: (len(names), batch,
-        n_units), filled in place (a large area's counts are not copied twice)."""
-        out = np.empty((len(names), batch, len(units)))
+    def stacked(names: list[str], positions: np.ndarray) -> np.ndarray:
+        """The counts of ``names`` at ``positions`` (n_areas, width; -1 for padding),
+        published then drawn: (len(names), batch, n_areas, width), 0 in the padding,
+        filled in place (a large area's counts are not copied twice)."""
+        out = np.empty((len(names), batch, *positions.shape))
+        padding = positions < 0
         for values, name in zip(out, names, strict=True):
-            values[0] = point[name][units]
+            values[0] = point[name][positions]
             if drawn is not None:
-                values[1:] = drawn[name][:, units]
+                values[1:] = drawn[name][:, positions]
+            if padding.any():
+                values[:, padding] = 0.0
         return out
 
-    def counts(name: str, units: np.ndarray) -> np.ndarray:
-        return stacked([name], units)[0]
+    def counts(name: str, positions: np.ndarray) -> np.ndarray:
+        return stacked([name], positions)[0]
 
-    def references(tests: list[Comparison], units: np.ndarray) -> np.ndarray:
-        """The comparisons' reference counts, (n_comparisons, batch, n_units), or (batch,
-        n_units) when they share one (the race groups against white residents): the
-        indices broadcast it, and work on it is done once."""
+    def references(tests: list[Comparison], positions: np.ndarray) -> np.ndarray:
+        """The comparisons' reference counts, (n_comparisons, batch, n_areas, width), or
+        (batch, n_areas, width) when they share one (the race groups against white
+        residents): the indices broadcast it, and work on it is done once."""
         names = {test.reference for test in tests}
         if len(names) == 1:
-            return counts(names.pop(), units)
-        return stacked([test.reference for test in tests], units)
+            return counts(names.pop(), positions)
+        return stacked([test.reference for test in tests], positions)
 
-    def measure_family(area: Area, area_number: int, geometry: AreaGeometry | None,
-                       rows: _Rows, family_number: int, universe: str,
+    def measure_family(pack: list[tuple[int, Area]], geometry: PackGeometry | None,
+                       rows: list[_Rows], family_number: int, universe: str,
                        family: list[Comparison]) -> None:  # fmt: skip
-        """Add the rows of one family (comparisons sharing a universe) in one area. Its
-        counts live only as long as this call: a large area's are let go before the next."""
-        label = f"{area.level} {area.geography_id} ({area.geography_name})"
-        units = area.units[point[universe][area.units] > 0]
+        """Add the rows of one family (comparisons sharing a universe) in a pack of areas.
+        Its counts live only as long as this call: a large area's are let go before the
+        next."""
+        populated = [area.units[point[universe][area.units] > 0] for _, area in pack]
         measurable = []
-        for test in family:
-            if point[test.group][units].sum() <= 0 or point[test.reference][units].sum() <= 0:
-                log.warning("%s: no %s or no %s; their indices are left out",
-                            label, test.group, test.reference)  # fmt: skip
-            else:
-                measurable.append(test)
-        if not measurable:
+        for (_, area), units in zip(pack, populated, strict=True):
+            measurable.append([])
+            for test in family:
+                if point[test.group][units].sum() > 0 and point[test.reference][units].sum() > 0:
+                    measurable[-1].append(test)
+                else:
+                    log.warning("%s %s (%s): no %s or no %s; their indices are left out",
+                                area.level, area.geography_id, area.geography_name,
+                                test.group, test.reference)  # fmt: skip
+        measured = [test for test in family if any(test in tests for tests in measurable)]
+        if not measured:
             return
-        size = (len(units), float(point[universe][units].sum()))  # n_units, population
-        group = stacked([test.group for test in measurable], units)
-        reference = references(measurable, units)
-        people = counts(universe, units)
-        rows.add(single_group_indices(group, reference, people), measurable, *size)
-        published = (group[..., 0, :].copy(), reference[..., 0, :].copy())
+        sizes = [(len(units), float(point[universe][units].sum())) for units in populated]
+        # Per area, the rows of its measurable comparisons among those measured.
+        chosen = [[measured.index(test) for test in tests] for tests in measurable]
+
+        def add(area: int, values: IndexValues) -> None:
+            """Area ``area``'s rows of ``values`` (name -> (len(measured), ...))."""
+            if chosen[area]:
+                own = {name: np.asarray(value)[chosen[area]] for name, value in values.items()}
+                rows[area].add(own, measurable[area], *sizes[area])
+
+        positions = padded(populated)
+        group = stacked([test.group for test in measured], positions)
+        reference = references(measured, positions)
+        people = counts(universe, positions)
+        aspatial = single_group_indices(group, reference, people)
+        for area in range(len(pack)):
+            add(area, {name: value[..., area] for name, value in aspatial.items()})
+        published = [
+            (group[:, 0, area, : len(units)].copy(), reference[..., 0, area, : len(units)].copy())
+            for area, units in enumerate(populated)
+        ]
         if geometry is not None:
-            # Over all the area's tracts, as PySAL computes them on the area's frame: the
+            # Over all the areas' tracts, as PySAL computes them on an area's frame: the
             # same counts when every tract has people; if not, those of the tracts with
             # people are let go first, so a large area never holds both.
-            everyone = area.units
-            if len(everyone) > len(units):
+            everyone = [area.units for _, area in pack]
+            if any(
+                len(all_units) > len(units)
+                for all_units, units in zip(everyone, populated, strict=True)
+            ):
                 group = reference = people = None
-                group = stacked([test.group for test in measurable], everyone)
-                reference = references(measurable, everyone)
-                people = counts(universe, everyone)
-            rows.add(spatial_indices(group, reference, people, geometry), measurable, *size)
+                positions = padded(everyone)
+                group = stacked([test.group for test in measured], positions)
+                reference = references(measured, positions)
+                people = counts(universe, positions)
+            widths = [len(units) for units in everyone]
+            for area, values in enumerate(
+                spatial_indices(group, reference, people, geometry, widths)
+            ):
+                add(area, values)
         if inference:
-            rng = np.random.default_rng([*seeds, area_number, family_number])
-            rows.add(
-                _random_allocation_values(*published, inference, rng, threads),
-                measurable,
-                *size,
-            )
+            for area, (area_number, _) in enumerate(pack):
+                if not chosen[area]:
+                    continue
+                own_group, own_reference = published[area]
+                if own_reference.ndim == 2:  # one reference per comparison
+                    own_reference = own_reference[chosen[area]]
+                rng = np.random.default_rng([*seeds, area_number, family_number])
+                values = _random_allocation_values(
+                    own_group[chosen[area]], own_reference, inference, rng, threads
+                )
+                rows[area].add(values, measurable[area], *sizes[area])
 
-    for area_number, area in enumerate(areas(tracts, minimum_units or {}, levels)):
-        geometry = (
-            area_geometry(centroids[area.units], unit_areas[area.units], radii)
-            if centroids is not None
-            else None
-        )
-        rows = _Rows(
-            {"year": year, "geography_level": area.level, "geography_id": area.geography_id,
-             "geography_name": area.geography_name, "unit_level": unit_level},
-            batch,
-        )  # fmt: skip
-        for family_number, (universe, family) in enumerate(families(tests).items()):
-            measure_family(area, area_number, geometry, rows, family_number, universe, family)
-        units = area.units[point["total"][area.units] > 0]
-        area_towns = towns[units] if area.level in DECOMPOSED_LEVELS else None
-        parts = np.empty((batch, len(units), len(MULTIGROUP_PARTS)))
+    def measure_multigroup(pack: list[tuple[int, Area]], rows: list[_Rows]) -> None:
+        populated = [area.units[point["total"][area.units] > 0] for _, area in pack]
+        positions = padded(populated)
+        parts = np.empty((batch, *positions.shape, len(MULTIGROUP_PARTS)))
         for position, name in enumerate(MULTIGROUP_PARTS):
-            parts[..., position] = counts(name, units)
-        rows.add(multigroup_indices(parts, area_towns), [None], len(units),
-                 float(point["total"][units].sum()))  # fmt: skip
-        yield rows.measured()
+            parts[..., position] = counts(name, positions)
+        decomposed = pack[0][1].level in DECOMPOSED_LEVELS
+        if len(pack) == 1:
+            values = [multigroup_indices(parts[:, 0], towns[populated[0]] if decomposed else None)]
+        else:
+            together = multigroup_indices(parts, None)
+            values = [{name: value[..., area] for name, value in together.items()}
+                      for area in range(len(pack))]  # fmt: skip
+            if decomposed:
+                for area, units in enumerate(populated):
+                    split = indices.mutual_information_decomposition(
+                        parts[:, area, : len(units)], towns[units]
+                    )
+                    values[area]["mutual_information_between_towns"] = split.between
+                    values[area]["mutual_information_within_towns"] = split.within
+        for own, units, area_rows in zip(values, populated, rows, strict=True):
+            area_rows.add(own, [None], len(units), float(point["total"][units].sum()))
+
+    found = areas(tracts, minimum_units or {}, levels)
+    for pack in packs(found):
+        if centroids is not None:
+            geometries = [
+                area_geometry(centroids[area.units], unit_areas[area.units], radii)
+                for _, area in pack
+            ]
+            geometry = pack_geometry(geometries, max(len(area.units) for _, area in pack))
+        else:
+            geometry = None
+        rows = [
+            _Rows(
+                {
+                    "year": year,
+                    "geography_level": area.level,
+                    "geography_id": area.geography_id,
+                    "geography_name": area.geography_name,
+                    "unit_level": unit_level,
+                },
+                batch,
+            )
+            for _, area in pack
+        ]
+        for family_number, (universe, family) in enumerate(families(tests).items()):
+            measure_family(pack, geometry, rows, family_number, universe, family)
+        measure_multigroup(pack, rows)
+        yield from (area_rows.measured() for area_rows in rows)
 
 
 def index_rows(

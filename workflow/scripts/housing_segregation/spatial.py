@@ -77,6 +77,7 @@ __all__ = [
     "egohood_multigroup_entropy",
     "kernel_weights",
     "multiscalar_profile",
+    "packed_weights",
     "smooth",
     "spatial_proximity",
 ]
@@ -266,14 +267,55 @@ def smooth(counts: ArrayLike, weights: object, *, axis: int = -1) -> Array:
     return _smooth(c, w, axis)
 
 
+def packed_weights(
+    weights: Iterable[scipy.sparse.csr_matrix], width: int
+) -> scipy.sparse.csr_matrix:
+    """The weights of several areas as one block-diagonal matrix for
+    ``egohood_indices(..., packed=True)``: area k's units are rows and columns k·width …
+    k·width + n_k − 1, and the padding units after them (up to ``width``) have no weights,
+    so their egohood sums are 0."""
+    rows, columns, values = [], [], []
+    count = 0
+    for count, matrix in enumerate(weights, start=1):
+        block = matrix.tocoo()
+        if block.shape[0] > width:
+            raise ValueError(f"weights: an area of {block.shape[0]} units in a width of {width}")
+        offset = (count - 1) * width
+        rows.append(block.row + offset)
+        columns.append(block.col + offset)
+        values.append(block.data)
+    size = count * width
+    packed = scipy.sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+        shape=(size, size),
+    )
+    packed.sort_indices()
+    return packed
+
+
 def _egohood_pair(
-    group: ArrayLike, total: ArrayLike, weights: object, rounded: bool
+    group: ArrayLike, total: ArrayLike, weights: object, rounded: bool, packed: bool
 ) -> tuple[Array, Array]:
     w = _weights(weights)
+    shape = None
+    if packed:  # (..., areas, units) -> (..., areas · units), the order of the packed W
+        g, t = _counts(group, "group", min_ndim=2), _counts(total, "total", min_ndim=2)
+        try:
+            shape = np.broadcast_shapes(g.shape, t.shape)
+        except ValueError:
+            raise ValueError(
+                f"group and total: their (areas, units) and batch axes do not broadcast: "
+                f"{g.shape}, {t.shape}"
+            ) from None
+        group, total = (
+            np.broadcast_to(values, shape).reshape(*shape[:-2], -1) for values in (g, t)
+        )
     g, t = _group_and_total(group, total, w.shape[0])
     summed = _smooth(np.stack([g, t]), w, axis=-1)  # both in one product
     if rounded:
         summed = np.round(summed)
+    if packed:
+        summed = summed.reshape(2, *shape)
     # Sums of w·g never exceed sums of w·t (monotone rounding); clip a part's few ulps anyway.
     return np.minimum(summed[0], summed[1]), summed[1]
 
@@ -288,11 +330,22 @@ def _raise_if_undefined(members: Array, others: Array) -> None:
 
 
 def egohood_indices(
-    group: ArrayLike, total: ArrayLike, weights: object, *, rounded: bool = True
+    group: ArrayLike,
+    total: ArrayLike,
+    weights: object,
+    *,
+    rounded: bool = True,
+    packed: bool = False,
 ) -> dict[str, Index]:
     """Egohood ``dissimilarity`` and ``entropy`` from one smoothing of the counts (see
-    :func:`egohood_dissimilarity` and :func:`egohood_entropy`)."""
-    g, t = _egohood_pair(group, total, weights, rounded)
+    :func:`egohood_dissimilarity` and :func:`egohood_entropy`).
+
+    ``packed=True`` measures several areas in one smoothing: the counts' last two axes are
+    (areas, units), each area padded with empty units to the same width, and ``weights``
+    is :func:`packed_weights` of the areas' own weights. The values then have one entry per
+    area on their last axis. Padding units are empty before and after smoothing, and
+    empty units add nothing to D or H, so each value is the area's own."""
+    g, t = _egohood_pair(group, total, weights, rounded, packed)
     other = t - g
     members, others = g.sum(axis=-1), other.sum(axis=-1)
     _raise_if_undefined(members, others)
