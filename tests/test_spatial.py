@@ -723,3 +723,21 @@ def test_packed_egohoods_equal_each_area_alone():
                 np.testing.assert_allclose(packed[name][:, k], alone[name], rtol=1e-13, atol=0)
     with pytest.raises(ValueError, match="an area of 9 units in a width of 5"):
         packed_weights(weights, 5)
+
+
+def test_egohoods_of_single_precision_counts_are_computed_in_single_precision():
+    # SYNTHETIC: 40 random units, 30 sets of counts. Counts and weights in single precision
+    # (the measurement stage's draws) are smoothed and measured in single precision: the
+    # same values as in double to about 10⁻⁶; double-precision weights are cast to match.
+    rng = np.random.default_rng(3)
+    points = rng.uniform(0, 5000, size=(40, 2))
+    total = rng.integers(50, 3000, size=(30, 40)).astype(float)
+    group = np.floor(total * rng.uniform(0, 0.5, total.shape))
+    weights = kernel_weights(points, 1500)
+    double = egohood_indices(group, total, weights)
+    for single_weights in (weights.astype(np.float32), weights):
+        single = egohood_indices(group.astype(np.float32), total.astype(np.float32), single_weights)
+        for name, value in double.items():
+            assert single[name].dtype == np.float64  # values are returned in double
+            np.testing.assert_allclose(single[name], value, rtol=2e-5)
+            assert not np.array_equal(single[name], value)

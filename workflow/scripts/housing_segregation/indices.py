@@ -78,8 +78,12 @@ _PER_UNIT = "expected one count per unit (an array of shape (..., n_units))"
 
 
 def _counts(values: ArrayLike, name: str, *, min_ndim: int = 1, expected: str = _PER_UNIT) -> Array:
+    """Checked counts in double precision, or in single precision if given so (the
+    measurement stage's Monte Carlo draws; every index then computes in single precision)."""
     try:
-        array = np.asarray(values, dtype=np.float64)
+        array = np.asarray(values)
+        if array.dtype != np.float32:
+            array = array.astype(np.float64, copy=False)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name}: not an array of counts ({error})") from None
     if array.ndim < min_ndim:
@@ -154,7 +158,10 @@ def _table(counts: ArrayLike) -> Array:
 def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> Array:
     """numerator / denominator, and 0 where the denominator is 0 (an empty unit or draw)."""
     numerator, denominator = np.asarray(numerator), np.asarray(denominator)
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
+    out = np.zeros(
+        np.broadcast_shapes(numerator.shape, denominator.shape),
+        dtype=np.result_type(numerator, denominator, np.float32),
+    )
     return np.divide(numerator, denominator, out=out, where=denominator > 0)
 
 

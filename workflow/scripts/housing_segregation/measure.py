@@ -166,29 +166,36 @@ def area_geometry(centroids: np.ndarray, area: np.ndarray, radii: Iterable[float
 @dataclass
 class PackGeometry:
     """The geometry of a pack of areas (:func:`packs`): each area's own, and per radius the
-    areas' kernel weights as one block-diagonal matrix over the padded units."""
+    areas' kernel weights as one block-diagonal matrix over the padded units, in double
+    precision (``kernels``, for the published counts) and in single (for the draws)."""
 
     areas: list[AreaGeometry]
     kernels: dict[float, object]
+    single_kernels: dict[float, object]
 
 
 def pack_geometry(geometries: list[AreaGeometry], width: int) -> PackGeometry:
     if len(geometries) == 1 and len(geometries[0].area) == width:
-        return PackGeometry(geometries, geometries[0].kernels)
-    radii = geometries[0].kernels
-    return PackGeometry(
-        geometries,
-        {
+        kernels = geometries[0].kernels
+    else:
+        kernels = {
             radius: packed_weights([g.kernels[radius] for g in geometries], width)
-            for radius in radii
-        },
-    )
+            for radius in geometries[0].kernels
+        }
+    single = {radius: weights.astype(np.float32) for radius, weights in kernels.items()}
+    return PackGeometry(geometries, kernels, single)
+
+
+#: The precision of the draws' egohood indices: single is about twice as fast, and moves a
+#: draw's value by about 10⁻⁶ of itself, far inside the interval (tests/test_measure.py).
+#: The published counts are always measured in double precision.
+DRAWS_EGOHOOD_DTYPE = np.float32
 
 
 #: Counts per comparison array in one pass of the local spatial indices (2 MB): the draws
 #: are taken in chunks, so memory stays bounded at any size, and each pass's arrays stay
 #: near the cache (larger chunks measured slower: the passes wait on memory).
-_SPATIAL_CHUNK_VALUES = 2**18
+_SPATIAL_CHUNK_VALUES = 2**21
 
 
 def spatial_indices(
@@ -201,20 +208,23 @@ def spatial_indices(
     (batch, n_areas, width); area k's units are the first ``widths[k]``, the rest padding.
     Each area's values have shape (n_comparisons, batch).
 
-    Every draw of the batch is computed on its own, so the chunks change no value. The
-    indices over the n × n proximity matrix take the whole batch in one pass over it (its
-    blocks, not the counts, bound their memory): rebuilding the matrix for each chunk
-    would cost more than the products. The batch's first position is the published
-    counts: the draws after it are multiplied by that matrix in single precision (see
+    Every draw of the batch is computed on its own, so the chunks change no value; the
+    egohood indices of the draws are computed in :data:`DRAWS_EGOHOOD_DTYPE`. The indices
+    over the n × n proximity matrix take the whole batch in one pass over it (its blocks,
+    not the counts, bound their memory): rebuilding the matrix for each chunk would cost
+    more than the products. The batch's first position is the published counts: the
+    draws after it are multiplied by that matrix in single precision (see
     :func:`geometric.proximity_indices`)."""
-    draws = group.shape[-3]
+    batch = group.shape[-3]
     size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :, :].size)
+    chunks = [(0, 1)] + [(start, min(start + size, batch)) for start in range(1, batch, size)]
     parts = [
         _local_indices(
-            *(values[..., start : start + size, :, :] for values in (group, reference, universe)),
+            *(values[..., start:stop, :, :] for values in (group, reference, universe)),
             geometry,
+            drawn=start > 0,
         )
-        for start in range(0, draws, size)
+        for start, stop in chunks
     ]
     found = []
     for area, (own, width) in enumerate(zip(geometry.areas, widths, strict=True)):
@@ -226,12 +236,17 @@ def spatial_indices(
     return found
 
 
-def _local_indices(group, reference, universe, geometry: PackGeometry) -> list[IndexValues]:
+def _local_indices(
+    group, reference, universe, geometry: PackGeometry, drawn: bool
+) -> list[IndexValues]:
     pair = group + reference
     packed: list[IndexValues] = [{} for _ in geometry.areas]
-    for radius, weights in geometry.kernels.items():
+    dtype = DRAWS_EGOHOOD_DTYPE if drawn else np.float64
+    kernels = geometry.single_kernels if dtype == np.float32 else geometry.kernels
+    own, everyone = group.astype(dtype, copy=False), pair.astype(dtype, copy=False)
+    for radius, weights in kernels.items():
         label = distance_label(radius)
-        egohood = egohood_indices(group, pair, weights, packed=True)
+        egohood = egohood_indices(own, everyone, weights, packed=True)
         for area, values in enumerate(packed):
             values[f"spatial_dissimilarity_{label}"] = egohood["dissimilarity"][..., area]
             values[f"spatial_entropy_{label}"] = egohood["entropy"][..., area]

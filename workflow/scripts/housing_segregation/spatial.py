@@ -131,18 +131,11 @@ def _function(function: object) -> str:
 
 
 def _counts(values: ArrayLike, name: str, *, min_ndim: int = 1) -> Array:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name}: not an array of counts ({error})") from None
-    if array.ndim < min_ndim:
-        shape = "(..., n_units)" if min_ndim == 1 else "(..., n_units, n_groups)"
-        raise ValueError(f"{name}: expected an array of shape {shape}, got {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name}: contains missing or infinite counts")
-    if (array < 0).any():
-        raise ValueError(f"{name}: contains negative counts")
-    return array
+    """:func:`indices._counts` (double precision, or single if given so)."""
+    shape = "(..., n_units)" if min_ndim == 1 else "(..., n_units, n_groups)"
+    return indices._counts(
+        values, name, min_ndim=min_ndim, expected=f"expected an array of shape {shape}"
+    )
 
 
 def _group_and_total(group: ArrayLike, total: ArrayLike, n_units: int) -> tuple[Array, Array]:
@@ -165,13 +158,15 @@ def _group_and_total(group: ArrayLike, total: ArrayLike, n_units: int) -> tuple[
 
 
 def _weights(weights: object) -> scipy.sparse.csr_matrix | Array:
-    """A square, finite, non-negative weights matrix (sparse stays sparse)."""
+    """A square, finite, non-negative weights matrix (sparse stays sparse), in double
+    precision, or in single if given so (for counts in single precision)."""
+    dtype = np.float32 if getattr(weights, "dtype", None) == np.float32 else np.float64
     if scipy.sparse.issparse(weights):
-        matrix = scipy.sparse.csr_matrix(weights, dtype=np.float64)
+        matrix = scipy.sparse.csr_matrix(weights, dtype=dtype)
         values = matrix.data
     else:
         try:
-            matrix = np.asarray(weights, dtype=np.float64)
+            matrix = np.asarray(weights, dtype=dtype)
         except (TypeError, ValueError) as error:
             raise ValueError(f"weights: not a matrix ({error})") from None
         values = matrix
@@ -311,6 +306,10 @@ def _egohood_pair(
             np.broadcast_to(values, shape).reshape(*shape[:-2], -1) for values in (g, t)
         )
     g, t = _group_and_total(group, total, w.shape[0])
+    # Counts in single precision are smoothed in single precision, others in double.
+    dtype = np.result_type(g, t)
+    if w.dtype != dtype:
+        w = w.astype(dtype)
     summed = _smooth(np.stack([g, t]), w, axis=-1)  # both in one product
     if rounded:
         summed = np.round(summed)
