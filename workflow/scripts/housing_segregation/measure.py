@@ -527,9 +527,10 @@ def measured_areas(
         aspatial = single_group_indices(group, reference, people)
         for area in range(len(pack)):
             add(area, {name: value[..., area] for name, value in aspatial.items()})
-        published = [
+        published = [  # each area's own published counts, for the inference
             (group[:, 0, area, : len(units)].copy(), reference[..., 0, area, : len(units)].copy())
             for area, units in enumerate(populated)
+            if inference
         ]
         if geometry is not None:
             # Over all the areas' tracts, as PySAL computes them on an area's frame: the
