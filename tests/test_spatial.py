@@ -723,6 +723,8 @@ def test_packed_egohoods_equal_each_area_alone():
                 np.testing.assert_allclose(packed[name][:, k], alone[name], rtol=1e-13, atol=0)
     with pytest.raises(ValueError, match="an area of 9 units in a width of 5"):
         packed_weights(weights, 5)
+    with pytest.raises(ValueError, match="no areas to pack"):
+        packed_weights([], 5)
 
 
 def test_egohoods_of_single_precision_counts_are_computed_in_single_precision():

@@ -279,6 +279,8 @@ def packed_weights(
         rows.append(block.row + offset)
         columns.append(block.col + offset)
         values.append(block.data)
+    if count == 0:
+        raise ValueError("weights: no areas to pack")
     size = count * width
     packed = scipy.sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
