@@ -148,3 +148,14 @@ def test_a_state_row_must_be_unique():
     doubled = pd.concat([data.indices, data.indices.iloc[:1]])
     with pytest.raises(ValueError, match="expected one state row of dissimilarity black_nh"):
         key_numbers(synthetic_data(indices=doubled))
+
+
+def test_page_one_names_a_cbsa_whose_recap_threshold_is_partial():
+    # SYNTHETIC: the same four tracts, in a CBSA whose other state's tracts were missing.
+    recaps = synthetic_tracts().assign(cbsa_name="Twin Cities, SY-OT", cbsa_coverage="partial")
+    sentence = "The CBSA mean of Twin Cities, SY-OT is over Synthetica's tracts only"
+    for data, noted in ((synthetic_data(recaps=recaps), True), (synthetic_data(), False)):
+        first, second = factsheet_pages(data, source="synthetic", analysis_version="test")
+        assert (sentence in " ".join(text.get_text() for text in first.texts)) == noted
+        plt.close(first)
+        plt.close(second)

@@ -23,7 +23,13 @@ from matplotlib.patheffects import withStroke
 from matplotlib.ticker import MaxNLocator
 
 from . import style
-from .figures import area_outline_layer, label_point, share_class_layer, short_area_name
+from .figures import (
+    area_outline_layer,
+    label_point,
+    partial_cbsa_note,
+    share_class_layer,
+    short_area_name,
+)
 from .subsidized import PROGRAMS
 
 #: US Letter, portrait (inches).
@@ -351,7 +357,8 @@ def factsheet_pages(data: FactsheetData, *, source: str, analysis_version: str) 
         first.text(0.04, map_top - 0.005,
                    f"Where {state}'s residents of colour live, and its R/ECAPs, by census tract",
                    fontsize=9.5, fontweight="bold", va="top")  # fmt: skip
-        style.source_line(first, credit + " Page 1 of 2.")
+        # The R/ECAP count and outlines above rest on CBSA means; say which are partial.
+        style.source_line(first, credit + partial_cbsa_note(data.recaps, state) + " Page 1 of 2.")
 
         second = plt.figure(figsize=PAGE_SIZE)
         intervals = (

@@ -319,12 +319,12 @@ def recap_map(recaps: gpd.GeoDataFrame, *, delineation: str, analysis_version: s
             fig,
             f"Source: U.S. Census Bureau, American Community Survey {style.acs_period(year)} "
             f"5-year estimates, tables B03002 and C17002; CBSA delineation {delineation}. "
-            f"Analysis: housing-segregation {analysis_version}.{_partial_note(recaps, state)}",
+            f"Analysis: housing-segregation {analysis_version}.{partial_cbsa_note(recaps, state)}",
         )
     return fig
 
 
-def _partial_note(recaps: gpd.GeoDataFrame, state: str) -> str:
+def partial_cbsa_note(recaps: gpd.GeoDataFrame, state: str) -> str:
     """A sentence naming the CBSAs whose R/ECAP threshold came from the tracts at hand
     only (``cbsa_coverage`` partial: a state they span was missing), or nothing."""
     if "cbsa_coverage" not in recaps:
