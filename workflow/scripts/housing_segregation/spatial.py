@@ -229,7 +229,11 @@ def kernel_weights(
 
 
 def _smooth(counts: Array, weights: scipy.sparse.csr_matrix | Array, axis: int) -> Array:
-    """W @ counts along ``axis`` in one product: units first, every other axis flattened."""
+    """W @ counts along ``axis`` in one product: units first, every other axis flattened.
+    The weights take the counts' precision: single-precision counts (Monte Carlo draws) are
+    smoothed in single precision, any others in double."""
+    if weights.dtype != counts.dtype:
+        weights = weights.astype(counts.dtype)
     if scipy.sparse.issparse(weights) and axis in (-1, counts.ndim - 1):
         # Units last: the rows of counts times Wᵀ. scipy takes it as (W @ countsᵀ)ᵀ, the same
         # sums in the same order, at about half the cost of moving the units axis first.
@@ -308,10 +312,6 @@ def _egohood_pair(
             np.broadcast_to(values, shape).reshape(*shape[:-2], -1) for values in (g, t)
         )
     g, t = _group_and_total(group, total, w.shape[0])
-    # Counts in single precision are smoothed in single precision, others in double.
-    dtype = np.result_type(g, t)
-    if w.dtype != dtype:
-        w = w.astype(dtype)
     summed = _smooth(np.stack([g, t]), w, axis=-1)  # both in one product
     if rounded:
         summed = np.round(summed)
