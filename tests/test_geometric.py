@@ -648,6 +648,62 @@ def test_proximity_indices_equal_the_separate_functions(whole_matrix, monkeypatc
         assert np.isnan(together[name][1, 2]), name
 
 
+@pytest.mark.parametrize("whole_matrix", [True, False])
+def test_products_had_from_counts_that_sum_to_others_change_no_value(whole_matrix):
+    """Synthetic: 3 groups × 5 draws over 30 units. (a) The universe is comparison 1's
+    group plus its other (universe_from=1, as non-white and white make the total; groups
+    0 and 2 are parts of group 1, as Black and Asian residents of the non-white); (b)
+    each other is the universe less its group (others_are_rest, as the poverty pairs).
+    The products c @ universe, resp. c @ other, are then sums of the others': every value
+    equals the one from all three products, to rounding, in double and single precision."""
+    from dataclasses import replace
+
+    from housing_segregation.spatial import decay_proximity
+
+    rng = np.random.default_rng(43)
+    points = rng.uniform(0, 2e4, (30, 2))
+    proximity = decay_proximity(points, rng.uniform(2e5, 5e6, 30))
+    if not whole_matrix:
+        proximity = replace(proximity, matrix=None, block_rows=7)
+    group = rng.poisson(30, (3, 5, 30)).astype(float)
+    group[0] = rng.binomial(group[1].astype(int), 0.4)
+    group[2] = rng.binomial(group[1].astype(int), 0.3)
+    shared_other = rng.poisson(90, (5, 30)).astype(float)
+    universe = group[1] + shared_other
+    rest_universe = group.sum(axis=0) + rng.poisson(20, (5, 30))
+    cases = [
+        ((group, shared_other, universe), {"universe_from": 1}),
+        ((group, rest_universe - group, rest_universe), {"others_are_rest": True}),
+    ]
+    for counts, relation in cases:
+        for single in (None, 1):
+            expected = proximity_indices(*counts, proximity, single_precision_from=single)
+            derived = proximity_indices(
+                *counts, proximity, single_precision_from=single, **relation
+            )
+            for name, value in expected.items():
+                np.testing.assert_allclose(
+                    derived[name][:, :1], value[:, :1], rtol=1e-12, err_msg=(name, relation)
+                )
+                np.testing.assert_allclose(
+                    derived[name], value, rtol=1e-5, err_msg=(name, relation, single)
+                )
+
+
+def test_products_had_from_other_counts_need_a_comparison_and_one_rule():
+    from housing_segregation.spatial import decay_proximity
+
+    points = np.asarray(ORIGIN) + np.arange(8.0)[:, None] * [1000.0, 0.0]
+    proximity = decay_proximity(points, np.full(8, 1e6))
+    counts = np.ones((2, 8))
+    with pytest.raises(ValueError, match="universe_from: 2 is not a comparison"):
+        proximity_indices(counts, counts, 2 * counts, proximity, universe_from=2)
+    with pytest.raises(ValueError, match="give one or neither"):
+        proximity_indices(
+            counts, counts, 2 * counts, proximity, universe_from=0, others_are_rest=True
+        )
+
+
 def test_concentration_indices_equal_the_separate_functions():
     """Synthetic: 2 groups × 5 draws over 25 units, the universe shared by both."""
     rng = np.random.default_rng(32)

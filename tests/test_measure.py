@@ -202,3 +202,23 @@ def test_egohood_draws_in_single_precision_move_intervals_far_less_than_their_wi
         assert (moved[measured] <= 0.005 * width[measured]).all(), column
         assert (moved[~egohood] == 0).all(), column  # nothing else moves
         assert (moved[egohood] > 0).any(), column  # single precision did change draws
+
+
+def test_count_relation_is_read_from_the_parts_and_checked_on_the_counts():
+    """SYNTHETIC: 4 tracts with every race and poverty part drawn at random; composites
+    summed from them (as point_counts does). Non-white and white make the total (so its
+    product is had from theirs); each poverty reference is the universe less its group;
+    Black against white make no such sum; a total that is not the sum of its parts is
+    measured as given."""
+    from housing_segregation.measure import comparisons, count_relation, families
+    from housing_segregation.uncertainty import COMPOSITES, POVERTY_PARTS, RACE_PARTS
+
+    rng = np.random.default_rng(3)
+    point = {part: rng.integers(0, 50, 4).astype(float) for part in RACE_PARTS + POVERTY_PARTS}
+    point.update({name: sum(point[p] for p in parts) for name, parts in COMPOSITES.items()})
+    race, poverty = families(comparisons(["black_nh", "nonwhite"], "white_nh")).values()
+    assert count_relation(race, "total", point) == {"universe_from": 1}
+    assert count_relation(race[:1], "total", point) == {}
+    assert count_relation(poverty, "poverty_universe", point) == {"others_are_rest": True}
+    point["total"] = point["total"] + 1
+    assert count_relation(race, "total", point) == {}

@@ -663,20 +663,35 @@ def _precisions(g: Array, single_from: int | None) -> list[tuple[slice, type]]:
 
 class _ProductPart:
     """The batch positions ``batch`` of :func:`proximity_indices`'s counts, multiplied by c
-    in ``dtype``: each block of c gives this part's sums over the block's units."""
+    in ``dtype``: each block of c gives this part's sums over the block's units.
 
-    def __init__(self, batch: slice, dtype: type, g: Array, o: Array, counts: list[Array]):
+    ``derived`` names the count whose product with c is not taken but had from the others
+    (c is linear): "universe" is group[k] + other[k] (k = ``pair``), "other" is universe −
+    group. A product is a dense pass over c for every draw; these are a fifth to two fifths
+    of them."""
+
+    def __init__(
+        self,
+        batch: slice,
+        dtype: type,
+        g: Array,
+        o: Array,
+        counts: list[Array],
+        derived: str | None,
+        pair: int | None,
+    ):
         def take(values: Array) -> Array:  # counts shared by the whole batch stay whole
             return values[..., batch, :] if values.ndim >= 2 else values
 
-        self.batch, self.dtype = batch, dtype
+        self.batch, self.dtype, self.derived, self.pair = batch, dtype, derived, pair
         self.g, self.o = take(g), take(o)
-        self.shapes = [take(values).shape[:-1] for values in counts]
         n_units = g.shape[-1]
-        self.flat = [
-            np.ascontiguousarray(take(values).reshape(-1, n_units), dtype=dtype)
-            for values in counts
-        ]
+        self.multiplied = [
+            (name, take(values).shape[:-1],
+             np.ascontiguousarray(take(values).reshape(-1, n_units), dtype=dtype))
+            for name, values in zip(("group", "other", "universe"), counts, strict=True)
+            if name != derived
+        ]  # fmt: skip
 
     def _shaped(self, product: Array, shape: tuple[int, ...]) -> Array:
         width = product.shape[-1]
@@ -686,11 +701,17 @@ class _ProductPart:
         """Σ over the units in ``rows``, given c[rows, :] (``ahead``), c[:, rows]ᵀ (``back``)
         and c's column sums there."""
         ahead = ahead.astype(self.dtype, copy=False)
-        cg, co, cu = (
-            self._shaped(values @ ahead.T, shape)
-            for values, shape in zip(self.flat, self.shapes, strict=True)
-        )
-        ctg = self._shaped(self.flat[0] @ back.astype(self.dtype, copy=False).T, self.shapes[0])
+        products = {
+            name: self._shaped(values @ ahead.T, shape) for name, shape, values in self.multiplied
+        }
+        cg = products["group"]
+        if self.derived == "other":
+            products["other"] = products["universe"] - cg
+        elif self.derived == "universe":
+            products["universe"] = cg[self.pair] + products["other"][self.pair]
+        co, cu = products["other"], products["universe"]
+        _, group_shape, flat_group = self.multiplied[0]
+        ctg = self._shaped(flat_group @ back.astype(self.dtype, copy=False).T, group_shape)
         gb, ob = self.g[..., rows], self.o[..., rows]
         reach = cg + co  # c @ (group + other)
         return {  # each product summed at once, so one temporary is alive at a time
@@ -712,6 +733,8 @@ def proximity_indices(
     proximity: DecayProximity,
     *,
     single_precision_from: int | None = None,
+    universe_from: int | None = None,
+    others_are_rest: bool = False,
 ) -> dict[str, Index]:
     """The five indices over PySAL's proximity matrix c, from one pass over it:
 
@@ -737,6 +760,14 @@ def proximity_indices(
     Carlo draws, whose values move by about 10⁻⁵ of their spread that way
     (``tests/test_geometric.py`` measures it). The positions before it (the published
     counts) and every sum stay in double precision.
+
+    When the counts are sums of one another, say so and one product fewer per draw is
+    taken (c is linear; the values move only by rounding):
+
+    - ``universe_from=k``: the universe is group[k] + other[k] (k on the first axis of
+      ``group``), e.g. the total population of the non-white and white comparison;
+    - ``others_are_rest``: each other is the universe less its group (below and above
+      the poverty line in the poverty universe).
     """
     if not isinstance(proximity, DecayProximity):
         raise ValueError(
@@ -749,13 +780,14 @@ def proximity_indices(
         raise ValueError(f"group: {n_units} units, but the proximity is for {proximity.n_units}")
     if n_units > 1 and (proximity.column_sums <= 0).any():
         raise ValueError("centroids: every unit has the same centroid")
+    derived = _derived_count(g, universe_from, others_are_rest)
     # Each count is multiplied in its own shape: one shared by several groups (fewer leading
     # axes, e.g. the universe, or a reference group common to them) only once. Every sum over
     # units is taken a block of units at a time, so only one block of each product is ever
     # alive and a whole batch of draws shares one pass over c.
     counts = [np.asarray(values, dtype=np.float64) for values in (group, other, universe)]
     parts = [
-        _ProductPart(batch, dtype, g, o, counts)
+        _ProductPart(batch, dtype, g, o, counts, derived, universe_from)
         for batch, dtype in _precisions(g, single_precision_from)
     ]
     sums: dict[str, Array] = {}
@@ -769,6 +801,20 @@ def proximity_indices(
             for name, values in part.sums(rows, ahead, back, column_sums).items():
                 sums.setdefault(name, np.zeros(g.shape[:-1]))[..., part.batch] += values
     return _proximity_values(g, o, sums, n_units, proximity_sum)
+
+
+def _derived_count(g: Array, universe_from: int | None, others_are_rest: bool) -> str | None:
+    if universe_from is not None and others_are_rest:
+        raise ValueError("universe_from, others_are_rest: give one or neither")
+    if others_are_rest:
+        return "other"
+    if universe_from is None:
+        return None
+    if g.ndim < 2 or not 0 <= universe_from < g.shape[0]:
+        raise ValueError(
+            f"universe_from: {universe_from} is not a comparison of counts of shape {g.shape}"
+        )
+    return "universe"
 
 
 def _proximity_values(

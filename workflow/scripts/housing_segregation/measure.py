@@ -102,6 +102,37 @@ def families(tests: Iterable[Comparison]) -> dict[str, list[Comparison]]:
     return found
 
 
+def _parts(name: str) -> set[str]:
+    return set(COMPOSITES.get(name, (name,)))
+
+
+def count_relation(
+    tests: Sequence[Comparison], universe: str, point: Mapping[str, np.ndarray]
+) -> dict[str, object]:
+    """How a family's counts sum to one another, for :func:`geometric.proximity_indices`:
+    ``others_are_rest`` when each reference is the universe less its group (the poverty
+    pairs), ``universe_from=k`` when comparison k's group and reference make up the
+    universe (non-white and white in the total), else nothing. Read from the parts each
+    count sums (:data:`uncertainty.COMPOSITES`, as the draws are built), and kept only if
+    the published counts ``point`` agree (to 1e-9), so counts made otherwise are measured
+    as given."""
+    whole = _parts(universe)
+
+    def splits(test: Comparison) -> bool:
+        group, reference = _parts(test.group), _parts(test.reference)
+        return (
+            not group & reference
+            and group | reference == whole
+            and np.allclose(
+                point[test.group] + point[test.reference], point[universe], rtol=1e-9, atol=0
+            )
+        )
+
+    if tests and all(splits(test) for test in tests):
+        return {"others_are_rest": True}
+    return next(({"universe_from": k} for k, test in enumerate(tests) if splits(test)), {})
+
+
 #: Index name -> values, each of shape (n_comparisons, batch) (multigroup: (batch,)).
 IndexValues = dict[str, np.ndarray]
 
@@ -199,7 +230,12 @@ _SPATIAL_CHUNK_VALUES = 2**21
 
 
 def spatial_indices(
-    group, reference, universe, geometry: PackGeometry, widths: Sequence[int]
+    group,
+    reference,
+    universe,
+    geometry: PackGeometry,
+    widths: Sequence[int],
+    relation: Mapping[str, object] | None = None,
 ) -> list[IndexValues]:
     """Egohood (kernel) D and H per radius over the pair, distance-decay exposure, spatial
     proximity, and the concentration, centralization and clustering indices, over all of
@@ -214,7 +250,8 @@ def spatial_indices(
     not the counts, bound their memory): rebuilding the matrix for each chunk would cost
     more than the products. The batch's first position is the published counts: the
     draws after it are multiplied by that matrix in single precision (see
-    :func:`geometric.proximity_indices`)."""
+    :func:`geometric.proximity_indices`), and ``relation`` (:func:`count_relation`) spares
+    the product of a count that is the sum of others."""
     batch = group.shape[-3]
     size = max(1, _SPATIAL_CHUNK_VALUES // group[..., 0, :, :].size)
     chunks = [(0, 1)] + [(start, min(start + size, batch)) for start in range(1, batch, size)]
@@ -231,7 +268,11 @@ def spatial_indices(
         values = {name: np.concatenate([part[area][name] for part in parts], axis=-1)
                   for name in parts[0][area]}  # fmt: skip
         own_counts = (counts[..., area, :width] for counts in (group, reference, universe))
-        values.update(proximity_indices(*own_counts, own.proximity, single_precision_from=1))
+        values.update(
+            proximity_indices(
+                *own_counts, own.proximity, single_precision_from=1, **(relation or {})
+            )
+        )
         found.append(values)
     return found
 
@@ -463,6 +504,7 @@ def measured_areas(
     seeds = [seed] if isinstance(seed, int) else list(seed)
     radii = sorted(float(radius) for radius in radii)
     batch = 1 + (len(next(iter(drawn.values()))) if drawn else 0)
+    relations: dict[tuple[tuple[Comparison, ...], str], dict[str, object]] = {}
 
     def stacked(names: list[str], positions: np.ndarray) -> np.ndarray:
         """The counts of ``names`` at ``positions`` (n_areas, width; -1 for padding),
@@ -547,8 +589,12 @@ def measured_areas(
                 reference = references(measured, positions)
                 people = counts(universe, positions)
             widths = [len(units) for units in everyone]
+            key = (tuple(measured), universe)
+            if key not in relations:  # checked over the whole table once, not per pack
+                relations[key] = count_relation(measured, universe, point)
+            relation = relations[key]
             for area, values in enumerate(
-                spatial_indices(group, reference, people, geometry, widths)
+                spatial_indices(group, reference, people, geometry, widths, relation)
             ):
                 add(area, values)
         if inference:
