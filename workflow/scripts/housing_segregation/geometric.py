@@ -415,14 +415,6 @@ def concentration_indices(
 # --------------------------------------------------------------------------------------------
 
 
-def _centralization_curve(shares: Array, weights: Array) -> Array:
-    """Σ_i S_{i−1} W_i − Σ_i S_i W_{i−1} over cumulative shares sorted outwards (PySAL's
-    ``nansum(shift(S, 1) * W) − nansum(S * shift(W, 1))``)."""
-    return (shares[..., :-1] * weights[..., 1:]).sum(axis=-1) - (
-        shares[..., 1:] * weights[..., :-1]
-    ).sum(axis=-1)
-
-
 def _outwards(distance: ArrayLike, n_units: int) -> np.ndarray:
     # NumPy's default argsort, as PySAL: equal distances are ordered as PySAL orders them.
     return np.argsort(_per_unit(distance, "distance_to_centre", n_units))
@@ -447,9 +439,25 @@ def absolute_centralization(
 
 
 def _absolute_centralization_value(g: Array, a: Array, order: Array, members: Array) -> Array:
-    group_share = _ratio(np.cumsum(_sorted(g, order), axis=-1), members[..., None])
-    area_share = np.cumsum(_sorted(a, order), axis=-1) / a.sum(axis=-1, keepdims=True)
-    return _centralization_curve(group_share, area_share)
+    return _ratio(np.vecdot(g, _absolute_centralization_weights(a, order)), members)
+
+
+def _absolute_centralization_weights(a: Array, order: Array) -> Array:
+    """Each unit's weight w in ACE = Σ_k w_k x_k / X, from the areas alone (so no draw is
+    sorted). PySAL's curve Σ_i X_{i−1} A_i − Σ_i X_i A_{i−1} (units sorted outwards, X and
+    A cumulative shares) is bilinear in the group and the areas: a pair of units k before
+    l adds x_k a_l, a pair with k after l takes it away, so unit k weighs
+    (Σ_{l after k} a_l − Σ_{l before k} a_l) / A = (A − 2 A_k + a_k) / A, A_k the area up
+    to and including k. ``order`` is (n_units,) or a pack's (n_areas, width), as
+    :func:`_sorted` takes it."""
+    outwards = _sorted(a, order)
+    cumulative = np.cumsum(outwards, axis=-1)
+    total = cumulative[..., -1:]
+    weights = np.empty_like(outwards)
+    np.put_along_axis(
+        weights, np.atleast_1d(order), (total - 2 * cumulative + outwards) / total, -1
+    )
+    return weights
 
 
 def relative_centralization(
@@ -469,9 +477,15 @@ def relative_centralization(
 def _relative_centralization_value(
     g: Array, o: Array, order: Array, members: Array, others: Array
 ) -> Array:
-    group_share = _ratio(np.cumsum(_sorted(g, order), axis=-1), members[..., None])
-    other_share = _ratio(np.cumsum(_sorted(o, order), axis=-1), others[..., None])
-    return _centralization_curve(group_share, other_share)
+    """PySAL's curve Σ_i X_{i−1} Y_i − Σ_i X_i Y_{i−1} (X, Y cumulative shares outwards),
+    summed in closed form: a pair of units k before l adds x_k y_l, after takes it away,
+    so X·Y·RCE = Σ_l y_l (G_{l−1} − (X − G_l)) = Σ_l y_l (2 G_l − x_l) − X·Y, with G the
+    group's cumulative count: one cumulative sum instead of two and no shares."""
+    group_outwards = _sorted(g, order)
+    cumulative = np.cumsum(group_outwards, axis=-1)
+    cumulative *= 2
+    cumulative -= group_outwards
+    return _ratio(np.vecdot(_sorted(o, order), cumulative), members * others) - 1
 
 
 # --------------------------------------------------------------------------------------------
