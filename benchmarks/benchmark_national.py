@@ -542,6 +542,28 @@ def run_national(args) -> None:
     )
 
 
+def machine() -> str:
+    """The processor and the BLAS kernel the timings were taken on. The same code took the
+    block-group nation in 739 s on one 2-core machine and in 489 s on another of the same
+    size (README), so timings compare only within one machine."""
+    from threadpoolctl import threadpool_info
+
+    model, simd = "unknown processor", ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            fields = dict(line.split(":", 1) for line in info if ":" in line)
+        model = fields.get("model name\t", model).strip()
+        flags = fields.get("flags\t\t", "").split()
+        simd = next((name for name in ("avx512f", "avx2", "sse4_2") if name in flags), "")
+    except OSError:
+        pass
+    kernels = {info.get("architecture") for info in threadpool_info() if info.get("architecture")}
+    return (
+        f"on {os.cpu_count()} core(s) of {model} ({simd or 'no AVX'}), "
+        f"BLAS kernel {', '.join(sorted(kernels)) or 'unknown'}"
+    )
+
+
 def print_profile(path: Path, lines: int = 30) -> None:
     for key in ("cumulative", "tottime"):
         out = io.StringIO()
@@ -600,7 +622,7 @@ def main() -> None:
     inference = "no inference" if args.no_inference else f"inference {INFERENCE}"
     print(f"numpy {np.__version__}; {args.draws} draws, radii {RADII}, {inference} on "
           f"{args.threads} thread(s), BLAS on 1 thread; SYNTHETIC national geography of "
-          f"{args.national_units:,} {args.unit_level.replace('_', ' ')}s")  # fmt: skip
+          f"{args.national_units:,} {args.unit_level.replace('_', ' ')}s\n{machine()}")  # fmt: skip
     if args.national:
         run_national(args)
         return

@@ -3,6 +3,7 @@ tidy ``indices.csv`` table."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -202,7 +203,12 @@ class PackGeometry:
 
     areas: list[AreaGeometry]
     kernels: dict[float, object]
-    single_kernels: dict[float, object]
+
+    @functools.cached_property
+    def single_kernels(self) -> dict[float, object]:
+        """``kernels`` in single precision, made when the draws first need them (a run
+        without draws never does)."""
+        return {radius: weights.astype(np.float32) for radius, weights in self.kernels.items()}
 
 
 def pack_geometry(geometries: list[AreaGeometry], width: int) -> PackGeometry:
@@ -213,8 +219,7 @@ def pack_geometry(geometries: list[AreaGeometry], width: int) -> PackGeometry:
             radius: packed_weights([g.kernels[radius] for g in geometries], width)
             for radius in geometries[0].kernels
         }
-    single = {radius: weights.astype(np.float32) for radius, weights in kernels.items()}
-    return PackGeometry(geometries, kernels, single)
+    return PackGeometry(geometries, kernels)
 
 
 #: The precision of the draws' egohood indices: single is about twice as fast, and moves a

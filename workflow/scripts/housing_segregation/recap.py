@@ -211,16 +211,13 @@ def flag_recaps(
 
     nonwhite_share = _ratio(counts["nonwhite"], counts["total"])
     poverty_rate = _ratio(counts["below_poverty"], counts["poverty_universe"])
-    # groupby skips NaN rates (tracts without a poverty universe) and NA keys (no CBSA).
-    by_cbsa = pd.Series(poverty_rate, index=tracts.index).groupby(cbsa)
-    rate_sum, rated = by_cbsa.transform("sum"), by_cbsa.transform("count")
+    codes, names = pd.factorize(cbsa)  # -1 for tracts outside every CBSA
+    others = None
     if elsewhere is not None:
-        rate_sum = rate_sum + cbsa.map(elsewhere["rate_sum"]).fillna(0.0).to_numpy(float)
-        rated = rated + cbsa.map(elsewhere["rated_tracts"]).fillna(0).to_numpy(float)
-    rated = rated.to_numpy(float)
-    cbsa_mean = np.divide(
-        rate_sum.to_numpy(float), rated, out=np.full(len(rated), np.nan), where=rated > 0
-    )
+        found = elsewhere.reindex(names)
+        others = (found["rated_tracts"].fillna(0).to_numpy(float),
+                  found["rate_sum"].fillna(0.0).to_numpy(float))  # fmt: skip
+    cbsa_mean = _cbsa_means(poverty_rate, codes, len(names), others)
     # fmin ignores the NaN mean outside CBSAs (or of a CBSA without poverty data): the floor.
     poverty_threshold = np.fmin(floor, multiple * cbsa_mean)
     nonwhite_threshold = np.where(in_cbsa, in_cbsa_share, outside_share)
@@ -354,6 +351,26 @@ def recap_thresholds(
     rate = _batch_ratio(below, universe)
     in_cbsa = codes >= 0
     count = int(codes.max()) + 1 if in_cbsa.any() else 0
+    cbsa_mean = _cbsa_means(rate, codes, count, elsewhere)
+    poverty = np.fmin(poverty_rate_floor, cbsa_multiple * cbsa_mean)
+    nonwhite = np.broadcast_to(
+        np.where(in_cbsa, nonwhite_share_in_cbsa, nonwhite_share_outside_cbsa), rate.shape
+    )
+    return poverty, nonwhite
+
+
+def _cbsa_means(
+    rate: np.ndarray,
+    codes: np.ndarray,
+    count: int,
+    elsewhere: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """Each tract's CBSA mean poverty rate, (..., n tracts) like ``rate``: the unweighted
+    mean of the defined rates of the CBSA's tracts (codes 0 … ``count`` − 1; NaN for code
+    −1, outside every CBSA, and for a CBSA without a defined rate), per batch row, and of
+    its tracts in other states, ``elsewhere`` = (their number, the sum of their rates) per
+    code."""
+    in_cbsa = codes >= 0
     batch = rate.reshape(-1, rate.shape[-1])
     known = np.isfinite(batch) & in_cbsa
     sums = np.zeros((batch.shape[0], count))
@@ -371,11 +388,7 @@ def recap_thresholds(
         means = np.where(tracts > 0, sums / np.where(tracts > 0, tracts, 1), np.nan)
     cbsa_mean = np.full(batch.shape, np.nan)
     cbsa_mean[:, in_cbsa] = means[:, codes[in_cbsa]]
-    poverty = np.fmin(poverty_rate_floor, cbsa_multiple * cbsa_mean).reshape(rate.shape)
-    nonwhite = np.broadcast_to(
-        np.where(in_cbsa, nonwhite_share_in_cbsa, nonwhite_share_outside_cbsa), rate.shape
-    )
-    return poverty, nonwhite
+    return cbsa_mean.reshape(rate.shape)
 
 
 def recap_flags(

@@ -453,6 +453,11 @@ def multiscalar_profile(
 # --------------------------------------------------------------------------------------------
 
 
+def _row_slices(n_units: int, step: int) -> Iterator[slice]:
+    """Consecutive blocks of ``step`` rows (the last one shorter) over ``n_units``."""
+    return (slice(start, min(start + step, n_units)) for start in range(0, n_units, step))
+
+
 def _distances(points: Array, rows: slice) -> Array:
     """Euclidean distances from the points in ``rows`` to every point, (rows, n_units):
     √(dx² + dy²) from exact differences, in one compiled pass (scipy's cdist)."""
@@ -497,12 +502,10 @@ class DecayProximity:
 
     def blocks(self) -> Iterator[tuple[slice, Array]]:
         """(rows, c[rows, :]) for consecutive row blocks."""
-        n = self.n_units
         if self.matrix is not None:
-            yield slice(0, n), self.matrix
+            yield slice(0, self.n_units), self.matrix
             return
-        for start in range(0, n, self.block_rows):
-            rows = slice(start, min(start + self.block_rows, n))
+        for rows in _row_slices(self.n_units, self.block_rows):
             yield rows, self._block(_distances(self.points, rows), self.column_sums, rows)
 
     def _block(self, distances: Array, scale: Array, rows: slice) -> Array:
@@ -529,10 +532,8 @@ class DecayProximity:
         rows: both from one block of distances (d is symmetric; only the scaling differs, by
         s_j of the column or of the row), so c @ x and cᵀ @ x over a block of units cost one
         pass together."""
-        n = self.n_units
         step = self.block_rows if max_rows is None else max(1, min(self.block_rows, max_rows))
-        for start in range(0, n, step):
-            rows = slice(start, min(start + step, n))
+        for rows in _row_slices(self.n_units, step):
             if self.matrix is not None:
                 yield rows, self.matrix[rows], self.matrix[:, rows].T
                 continue
@@ -570,8 +571,7 @@ def decay_proximity(
     block_rows = max(1, min(n, _BLOCK_BYTES // (8 * n)))
     # Distances are symmetric, so each block's row sums are the column sums s_j.
     sums = np.empty(n)
-    for start in range(0, n, block_rows):
-        rows = slice(start, min(start + block_rows, n))
+    for rows in _row_slices(n, block_rows):
         sums[rows] = _distances(xy, rows).sum(axis=1)
     proximity = DecayProximity(
         points=xy,
