@@ -639,3 +639,21 @@ def test_recap_map_says_which_cbsa_means_are_partial(ct_tracts_2023):
         plt.close(figure)
         sentence = "The CBSA mean of Worcester, MA-CT is over Connecticut's tracts only"
         assert (sentence in texts) == noted
+
+
+def test_recap_map_labels_cover_no_other_label(ct_tracts_2023):
+    """Real Connecticut 2023: every town with an R/ECAP tract is labelled (11), and no two
+    labels' boxes overlap as drawn (Waterbury's and Meriden's did, 2026-11-28)."""
+    import matplotlib.pyplot as plt
+
+    from housing_segregation.figures import recap_map
+
+    figure = recap_map(recap_table(ct_tracts_2023, {}), delineation="2020", analysis_version="t")
+    ax = figure.axes[0]
+    renderer = figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    plt.close(figure)
+    assert len(boxes) == 11
+    for first in range(len(boxes)):
+        for second in range(first + 1, len(boxes)):
+            assert not boxes[first].overlaps(boxes[second]), (ax.texts[first], ax.texts[second])

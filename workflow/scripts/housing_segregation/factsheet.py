@@ -24,6 +24,8 @@ from matplotlib.ticker import MaxNLocator
 
 from . import style
 from .figures import (
+    CORNER_OFFSETS,
+    annotate_clear,
     area_outline_layer,
     label_point,
     partial_cbsa_note,
@@ -130,15 +132,15 @@ def _map_panel(ax: plt.Axes, data: FactsheetData) -> None:
     colour = style.OKABE_ITO["vermillion"]
     flagged.boundary.plot(ax=ax, color=colour, linewidth=1.1)
     handles.append(Line2D([], [], color=colour, linewidth=1.6, label="R/ECAP tract (outline)"))
-    handles.append(area_outline_layer(ax, data.tracts, fontsize=6.5)[0])
+    handles.append(area_outline_layer(ax, data.tracts, fontsize=6.5))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
     towns = flagged.groupby("town_name").size().sort_values(ascending=False)
     for town in towns.head(6).index:
         point = label_point(flagged[flagged["town_name"] == town].union_all())
-        ax.annotate(town, (point.x, point.y), xytext=(5, -9), textcoords="offset points",
-                    fontsize=6.5, color=colour, fontweight="bold",
-                    path_effects=[withStroke(linewidth=2, foreground="white")])  # fmt: skip
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+        annotate_clear(ax, town, point, CORNER_OFFSETS, fontsize=6.5, color=colour,
+                       fontweight="bold",
+                       path_effects=[withStroke(linewidth=2, foreground="white")])  # fmt: skip
     ax.legend(handles=handles, title="Residents not non-Hispanic white\n(% of tract population)",
               loc="lower right", frameon=True, framealpha=0.9, fontsize=6.5,
               title_fontsize=6.5)  # fmt: skip

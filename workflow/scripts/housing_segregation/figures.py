@@ -20,9 +20,6 @@ from shapely.ops import polylabel
 
 from . import style
 
-#: Closer than this, two map labels would overlap at the maps' scale.
-NEAR_LABEL_METRES = 15_000
-
 #: Class breaks (upper bounds, percent) of the share maps: fixed, so years compare.
 SHARE_BREAKS = (10, 25, 50, 75, 100)
 
@@ -41,6 +38,40 @@ def label_point(geometry) -> Point:
     parts = getattr(geometry, "geoms", [geometry])
     largest = max(parts, key=lambda part: part.area)
     return polylabel(largest, tolerance=largest.length / 1000)
+
+
+#: Towns labelled on the R/ECAP map, those with the most R/ECAP tracts (every Connecticut
+#: town with one, 11 in 2023; a larger state's map would be crowded with all).
+RECAP_TOWN_LABELS = 12
+
+#: Offsets (points) tried in turn for a label beside a mark: above right first.
+CORNER_OFFSETS = ((6, 6), (6, -6), (-6, 6), (-6, -6), (10, 0), (-10, 0))
+
+#: Offsets (points) tried in turn for a label centred on a place: on it, then above, below.
+CENTRED_OFFSETS = ((0, 0), (0, 9), (0, -9), (0, 18), (0, -18))
+
+
+def annotate_clear(
+    ax: plt.Axes, text: str, point: Point, offsets: Sequence[tuple[float, float]], **style
+) -> None:
+    """Annotate ``text`` at ``point`` at the first of ``offsets`` (points) where it overlaps
+    no text already on the map (measured as drawn, with 3 pixels to spare for a
+    label's box), or at the
+    first if none is clear. The axes must have their final extent and aspect."""
+    renderer = ax.figure.canvas.get_renderer()
+    ax.apply_aspect()
+    taken = [other.get_window_extent(renderer).padded(3) for other in ax.texts]
+    tried = [*offsets, offsets[0]]  # the first again when none is clear
+    for attempt, (dx, dy) in enumerate(tried, start=1):
+        label = ax.annotate(
+            text, (point.x, point.y), xytext=(dx, dy), textcoords="offset points",
+            ha="left" if dx > 0 else "right" if dx < 0 else "center",
+            va="bottom" if dy > 0 else "top" if dy < 0 else "center", **style,
+        )  # fmt: skip
+        box = label.get_window_extent(renderer)
+        if attempt == len(tried) or not any(box.overlaps(other) for other in taken):
+            return
+        label.remove()
 
 
 def _area_kind(county_names: pd.Series) -> str:
@@ -82,28 +113,15 @@ def share_class_layer(ax: plt.Axes, tracts: gpd.GeoDataFrame) -> list[Patch]:
 
 
 def largest_place_labels(
-    ax: plt.Axes,
-    places: gpd.GeoDataFrame,
-    *,
-    weight: str,
-    name: str,
-    count: int = 6,
-    avoid: Sequence[Point] = (),
+    ax: plt.Axes, places: gpd.GeoDataFrame, *, weight: str, name: str, count: int = 6
 ) -> None:
     """Label the ``count`` places with the most ``weight`` (residents, homes): the major
-    cities a reader looks for first. A label within 15 km of a point of ``avoid`` (another
-    label, wide but one line high) moves a line above or below it."""
+    cities a reader looks for first, each on its place or, where that would cover another
+    label, just above or below (:func:`annotate_clear`)."""
     for _, place in places.nlargest(count, weight).iterrows():
-        point = label_point(place.geometry)
-        offset = (0.0, 0.0)
-        near = [other for other in avoid if point.distance(other) < NEAR_LABEL_METRES]
-        if near:
-            other = min(near, key=point.distance)
-            offset = (0.0, 10.0 if point.y > other.y else -10.0)
-        ax.annotate(place[name], (point.x, point.y), xytext=offset,
-                    textcoords="offset points", ha="center", va="center", fontsize=6.5,
-                    color="#111111", fontstyle="italic",
-                    path_effects=[withStroke(linewidth=2.2, foreground="white")])  # fmt: skip
+        annotate_clear(ax, place[name], label_point(place.geometry), CENTRED_OFFSETS,
+                       fontsize=6.5, color="#111111", fontstyle="italic",
+                       path_effects=[withStroke(linewidth=2.2, foreground="white")])  # fmt: skip
 
 
 def tract_towns(tracts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -111,17 +129,13 @@ def tract_towns(tracts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return tracts.dissolve(by="town_name", as_index=False, aggfunc={"total": "sum"})
 
 
-def area_outline_layer(
-    ax: plt.Axes, tracts: gpd.GeoDataFrame, *, fontsize: float = 7
-) -> tuple[Line2D, list[Point]]:
+def area_outline_layer(ax: plt.Axes, tracts: gpd.GeoDataFrame, *, fontsize: float = 7) -> Line2D:
     """Outlines of the tracts' counties or planning regions, labelled; returns the legend
-    entry and where the labels are."""
+    entry."""
     areas = tracts.dissolve(by=["county_geoid", "county_name"], as_index=False)
     areas.boundary.plot(ax=ax, color="#222222", linewidth=0.9)
-    points = []
     for _, area in areas.iterrows():
         point = label_point(area.geometry)
-        points.append(point)
         ax.annotate(
             short_area_name(area["county_name"]),
             (point.x, point.y),
@@ -131,10 +145,9 @@ def area_outline_layer(
             color="#111111",
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
         )
-    entry = Line2D(
+    return Line2D(
         [], [], color="#222222", linewidth=0.9, label=_area_kind(tracts["county_name"]).capitalize()
     )
-    return entry, points
 
 
 def nonwhite_share_map(
@@ -152,13 +165,10 @@ def nonwhite_share_map(
         fig, ax = plt.subplots(figsize=(7.5, 6.0))
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
         handles = share_class_layer(ax, tracts)
-        outline, area_labels = area_outline_layer(ax, tracts)
-        handles.append(outline)
-        largest_place_labels(
-            ax, tract_towns(tracts), weight="total", name="town_name", avoid=area_labels
-        )
+        handles.append(area_outline_layer(ax, tracts))
         ax.set_axis_off()
         ax.set_aspect("equal")
+        largest_place_labels(ax, tract_towns(tracts), weight="total", name="town_name")
         ax.legend(
             handles=handles,
             title="Residents not non-Hispanic white\n(% of tract population)",
@@ -289,16 +299,14 @@ def recap_map(recaps: gpd.GeoDataFrame, *, delineation: str, analysis_version: s
             flagged.plot(ax=ax, color=colour, edgecolor="white", linewidth=0.15)
         areas = recaps.dissolve(by=["county_geoid", "county_name"], as_index=False)
         areas.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
-        for town, count in towns.head(8).items():
-            shape = flagged[flagged["town_name"] == town].union_all()
-            point = label_point(shape)
-            ax.annotate(
-                f"{town} ({count})", (point.x, point.y), xytext=(6, 6), textcoords="offset points",
-                fontsize=7, color="#111111",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
-            )  # fmt: skip
         ax.set_axis_off()
         ax.set_aspect("equal")
+        for town, count in towns.head(RECAP_TOWN_LABELS).items():
+            point = label_point(flagged[flagged["town_name"] == town].union_all())
+            annotate_clear(
+                ax, f"{town} ({count})", point, CORNER_OFFSETS, fontsize=7, color="#111111",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )  # fmt: skip
         handles = [
             Patch(facecolor=colour, label=f"R/ECAP  ({tract_count_label(len(flagged))})"),
             Patch(facecolor="#e8e8e8", edgecolor="#999999", linewidth=0.3,
@@ -428,9 +436,9 @@ def appeals_map(towns: gpd.GeoDataFrame, *, list_year: int, analysis_version: st
         fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.95 / 6.0, bottom=0.45 / 6.0)
         towns.plot(ax=ax, color=[colours[c] for c in classes], edgecolor="white",
                    linewidth=0.4)  # fmt: skip
-        largest_place_labels(ax, towns, weight="housing_units", name="town_name")
         ax.set_axis_off()
         ax.set_aspect("equal")
+        largest_place_labels(ax, towns, weight="housing_units", name="town_name")
         counts = np.bincount(classes, minlength=len(colours))
         handles = [
             Patch(facecolor=colour, label=f"{text}  ({count})")

@@ -128,9 +128,9 @@ def allocation_map(
                           linewidth=0.0)  # fmt: skip
         regions = towns.dissolve(by="region_geoid", as_index=False)
         regions.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
-        largest_place_labels(ax, towns, weight="households", name="town_name")
         ax.set_axis_off()
         ax.set_aspect("equal")
+        largest_place_labels(ax, towns, weight="households", name="town_name")
         counts = np.bincount(classes, minlength=len(colours))
         handles = [
             Patch(facecolor=colour, label=f"{text}  ({count})")
