@@ -690,12 +690,17 @@ def test_products_had_from_counts_that_sum_to_others_change_no_value(whole_matri
                 )
 
 
-def test_products_had_from_other_counts_need_a_comparison_and_one_rule():
+def eight_units_in_a_row():
+    """SYNTHETIC: 8 units 1 km apart on a line, 1 km² each; their proximity and counts of
+    one in every unit for 2 comparisons (for argument checks)."""
     from housing_segregation.spatial import decay_proximity
 
     points = np.asarray(ORIGIN) + np.arange(8.0)[:, None] * [1000.0, 0.0]
-    proximity = decay_proximity(points, np.full(8, 1e6))
-    counts = np.ones((2, 8))
+    return decay_proximity(points, np.full(8, 1e6)), np.ones((2, 8))
+
+
+def test_products_had_from_other_counts_need_a_comparison_and_one_rule():
+    proximity, counts = eight_units_in_a_row()
     with pytest.raises(ValueError, match="universe_from: 2 is not a comparison"):
         proximity_indices(counts, counts, 2 * counts, proximity, universe_from=2)
     with pytest.raises(ValueError, match="give one or neither"):
@@ -765,11 +770,7 @@ def test_draws_in_single_precision_stay_far_within_their_spread(whole_matrix):
 
 
 def test_single_precision_must_start_on_the_batch_axis():
-    from housing_segregation.spatial import decay_proximity
-
-    points = np.asarray(ORIGIN) + np.arange(8.0)[:, None] * [1000.0, 0.0]
-    proximity = decay_proximity(points, np.full(8, 1e6))
-    counts = np.ones((2, 8))
+    proximity, counts = eight_units_in_a_row()
     with pytest.raises(ValueError, match="single_precision_from: 3 is not a position"):
         proximity_indices(counts, counts, 2 * counts, proximity, single_precision_from=3)
 

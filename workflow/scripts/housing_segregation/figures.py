@@ -55,9 +55,9 @@ def annotate_clear(
     ax: plt.Axes, text: str, point: Point, offsets: Sequence[tuple[float, float]], **style
 ) -> None:
     """Annotate ``text`` at ``point`` at the first of ``offsets`` (points) where it overlaps
-    no text already on the map (measured as drawn, with 3 pixels to spare for a
-    label's box), or at the
-    first if none is clear. The axes must have their final extent and aspect."""
+    no text already on the map (measured as drawn, with 3 pixels to spare for a label's
+    box), or at the first if none is clear. The axes must have their final extent and
+    aspect."""
     renderer = ax.figure.canvas.get_renderer()
     ax.apply_aspect()
     taken = [other.get_window_extent(renderer).padded(3) for other in ax.texts]

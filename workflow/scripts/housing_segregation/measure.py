@@ -228,9 +228,9 @@ def pack_geometry(geometries: list[AreaGeometry], width: int) -> PackGeometry:
 DRAWS_EGOHOOD_DTYPE = np.float32
 
 
-#: Counts per comparison array in one pass of the local spatial indices (2 MB): the draws
-#: are taken in chunks, so memory stays bounded at any size, and each pass's arrays stay
-#: near the cache (larger chunks measured slower: the passes wait on memory).
+#: Counts per comparison array in one pass of the local spatial indices (16 MB in double
+#: precision): the draws are taken in chunks, so memory stays bounded at any size. Chunks
+#: of 2 MB measured slower on large areas (many passes per area; README's benchmark).
 _SPATIAL_CHUNK_VALUES = 2**21
 
 
